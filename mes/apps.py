@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class MesConfig(AppConfig):
+    name = "mes"
+    verbose_name = _("MES core")
+
+    def ready(self) -> None:
+        from mes.roles import sync_role_permissions
+
+        # Permissions exist only after every app has migrated; keeping the
+        # role table in sync then lets later apps add their permissions to it.
+        post_migrate.connect(sync_role_permissions, dispatch_uid="mes.sync_role_permissions")

@@ -1,0 +1,187 @@
+"""One registry of error codes, one application error, one API error payload.
+
+Every failure a user or an operator can see has a stable code (``INV-003``),
+a severity (A blocking, B degraded, C warning) and a plain sentence that is
+translated into the reader's language. Apps register their codes at import
+time with :func:`register`; services raise :class:`ApplicationError`; the DRF
+handler :func:`api_exception_handler` turns any error into::
+
+    {"code": "...", "severity": "A|B|C", "message": "...", "fields": {...}}
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from django.http import Http404, JsonResponse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import status
+from rest_framework.response import Response
+
+logger = logging.getLogger("mes.errors")
+
+
+class Severity(models.TextChoices):
+    A = "A", _("A - blocking")
+    B = "B", _("B - degraded")
+    C = "C", _("C - warning")
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    code: str
+    severity: str
+    message: str | Promise
+    http_status: int = status.HTTP_400_BAD_REQUEST
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": str(self.message),
+            "http_status": self.http_status,
+        }
+
+
+REGISTRY: dict[str, ErrorCode] = {}
+
+
+def register(code: str, severity: str, message: str | Promise, http_status: int = 400) -> ErrorCode:
+    """Add a code to the registry; a code is defined exactly once."""
+    if code in REGISTRY:
+        raise ValueError(f"error code {code} is registered twice")
+    if severity not in Severity.values:
+        raise ValueError(f"error code {code} has unknown severity {severity!r}")
+    error = ErrorCode(code=code, severity=severity, message=message, http_status=http_status)
+    REGISTRY[code] = error
+    return error
+
+
+class ApplicationError(Exception):
+    """A failure with a registered code; raised by services, shown to people."""
+
+    def __init__(
+        self,
+        error: ErrorCode,
+        *,
+        fields: dict[str, list[str]] | None = None,
+        extra: dict[str, Any] | None = None,
+        message: str | Promise | None = None,
+    ) -> None:
+        self.error = error
+        self.fields = fields or {}
+        self.extra = extra or {}
+        self.message = message or error.message
+        super().__init__(f"{error.code}: {self.message}")
+
+    @property
+    def code(self) -> str:
+        return self.error.code
+
+    def payload(self) -> dict[str, Any]:
+        return error_payload(self.error, fields=self.fields, message=self.message, **self.extra)
+
+
+def error_payload(
+    error: ErrorCode,
+    *,
+    fields: dict[str, Any] | None = None,
+    message: str | Promise | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "code": error.code,
+        "severity": error.severity,
+        "message": str(message or error.message),
+        "fields": fields or {},
+        **extra,
+    }
+
+
+# --- Codes of the kernel (apps register their own in their errors module) ---
+SYS_INTERNAL = register("SYS-001", "A", _("An unexpected error occurred. It has been logged."), 500)
+SYS_DATABASE_UNAVAILABLE = register("SYS-002", "A", _("The database does not answer."), 503)
+SYS_BROKER_UNAVAILABLE = register("SYS-003", "A", _("The task queue does not answer."), 503)
+API_VALIDATION = register("API-001", "C", _("Some fields are not valid."), 400)
+API_NOT_AUTHENTICATED = register("API-002", "C", _("Please sign in first."), 401)
+API_PERMISSION_DENIED = register("API-003", "C", _("You do not have permission to do this."), 403)
+API_NOT_FOUND = register("API-004", "C", _("Not found."), 404)
+API_METHOD_NOT_ALLOWED = register("API-005", "C", _("This method is not allowed here."), 405)
+API_MALFORMED = register("API-006", "C", _("The request body could not be read."), 400)
+API_THROTTLED = register("API-007", "B", _("Too many requests; try again shortly."), 429)
+API_UNSUPPORTED_MEDIA = register("API-008", "C", _("This content type is not supported."), 415)
+API_NOT_ACCEPTABLE = register("API-009", "C", _("This response format is not available."), 406)
+
+_DRF_EXCEPTION_CODES: list[tuple[type[Exception], ErrorCode]] = [
+    (drf_exceptions.NotAuthenticated, API_NOT_AUTHENTICATED),
+    (drf_exceptions.AuthenticationFailed, API_NOT_AUTHENTICATED),
+    (drf_exceptions.PermissionDenied, API_PERMISSION_DENIED),
+    (drf_exceptions.NotFound, API_NOT_FOUND),
+    (drf_exceptions.MethodNotAllowed, API_METHOD_NOT_ALLOWED),
+    (drf_exceptions.ParseError, API_MALFORMED),
+    (drf_exceptions.Throttled, API_THROTTLED),
+    (drf_exceptions.UnsupportedMediaType, API_UNSUPPORTED_MEDIA),
+    (drf_exceptions.NotAcceptable, API_NOT_ACCEPTABLE),
+    (drf_exceptions.ValidationError, API_VALIDATION),
+]
+
+
+def _field_messages(detail: Any) -> dict[str, Any]:
+    """DRF's nested error detail as plain strings, keyed by field."""
+    if isinstance(detail, dict):
+        return {key: _flatten(value) for key, value in detail.items()}
+    return {"non_field_errors": _flatten(detail)}
+
+
+def _flatten(detail: Any) -> Any:
+    if isinstance(detail, dict):
+        return {key: _flatten(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten(item) for item in detail]
+    return str(detail)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """Every API error, expected or not, becomes the project's error payload."""
+    if isinstance(exc, ApplicationError):
+        logger.info(str(exc), extra={"error_code": exc.code})
+        return Response(exc.payload(), status=exc.error.http_status)
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = drf_exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
+
+    if isinstance(exc, drf_exceptions.APIException):
+        error = next(
+            (code for klass, code in _DRF_EXCEPTION_CODES if isinstance(exc, klass)),
+            API_VALIDATION,
+        )
+        if isinstance(exc, drf_exceptions.ValidationError):
+            payload = error_payload(error, fields=_field_messages(exc.detail))
+        else:
+            payload = error_payload(error)
+        response = Response(payload, status=exc.status_code)
+        if getattr(exc, "wait", None):
+            response["Retry-After"] = str(int(exc.wait))
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            response["WWW-Authenticate"] = auth_header
+        return response
+
+    logger.exception("unhandled error in API view", extra={"error_code": SYS_INTERNAL.code})
+    return Response(error_payload(SYS_INTERNAL), status=SYS_INTERNAL.http_status)
+
+
+def json_error_response(error: ErrorCode, **extra: Any) -> JsonResponse:
+    return JsonResponse(error_payload(error, **extra), status=error.http_status)

@@ -1,0 +1,60 @@
+"""Roles as groups, and the permissions each role holds by default.
+
+The groups are created by a migration (``mes/migrations/0001``); the table
+below is applied after every ``migrate`` so that an app that adds a model
+adds its permissions here and every installation follows.
+Shift-based temporary grants (work orders) come on top of these defaults.
+"""
+
+from __future__ import annotations
+
+from django.db.models import TextChoices
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(TextChoices):
+    PLANNER = "planner", _("Planner")
+    WORKER = "worker", _("Worker")
+    TEAM_LEADER = "team_leader", _("Team leader")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    MAINTENANCE = "maintenance", _("Maintenance")
+
+
+# Roles that work in the Django admin (is_staff is set for their demo users).
+ADMIN_ROLES = frozenset({Role.SUPERVISOR, Role.TEAM_LEADER})
+
+# "app_label.codename" per role. A codename ending in "*" means every
+# permission of that app whose codename starts with the prefix.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.PLANNER: ["django_celery_beat.view_*"],
+    Role.WORKER: [],
+    Role.TEAM_LEADER: ["django_celery_beat.view_*"],
+    Role.SUPERVISOR: ["django_celery_beat.*", "authtoken.*"],
+    Role.MAINTENANCE: [],
+}
+
+
+def role_names_of(user) -> list[str]:
+    if not user.is_authenticated:
+        return []
+    names = set(user.groups.values_list("name", flat=True))
+    return [role.value for role in Role if role.value in names]
+
+
+def sync_role_permissions(sender=None, **kwargs) -> None:
+    """Give each role group exactly the permissions the table names."""
+    from django.contrib.auth.models import Group, Permission
+
+    using = kwargs.get("using", "default")
+    for role, patterns in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.using(using).get_or_create(name=role)
+        wanted = set()
+        for pattern in patterns:
+            app_label, codename = pattern.split(".", 1)
+            permissions = Permission.objects.using(using).filter(content_type__app_label=app_label)
+            if codename.endswith("*"):
+                permissions = permissions.filter(codename__startswith=codename[:-1])
+            else:
+                permissions = permissions.filter(codename=codename)
+            wanted.update(permissions.values_list("pk", flat=True))
+        group.permissions.set(wanted)

@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from mes import api, views
+from monitoring import views as monitoring_views
+
+admin.site.site_header = _("MES administration")
+admin.site.site_title = _("MES admin")
+admin.site.index_title = _("Master data, corrections and schedules")
+
+api_v1 = [
+    path("me/", api.MeApi.as_view(), name="me"),
+    path("error-codes/", api.ErrorCodeListApi.as_view(), name="error-codes"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", monitoring_views.healthz, name="healthz"),
+    path("readyz", monitoring_views.readyz, name="readyz"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("monitoring/", include("monitoring.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+handler404 = "mes.error_views.not_found"
+handler500 = "mes.error_views.server_error"
