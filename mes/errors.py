@@ -118,6 +118,15 @@ API_MALFORMED = register("API-006", "C", _("The request body could not be read."
 API_THROTTLED = register("API-007", "B", _("Too many requests; try again shortly."), 429)
 API_UNSUPPORTED_MEDIA = register("API-008", "C", _("This content type is not supported."), 415)
 API_NOT_ACCEPTABLE = register("API-009", "C", _("This response format is not available."), 406)
+API_IDEMPOTENCY_KEY_INVALID = register(
+    "API-010", "C", _("A valid idempotency key is required for this request."), 400
+)
+API_IDEMPOTENCY_KEY_CONFLICT = register(
+    "API-011",
+    "C",
+    _("This idempotency key was already used for a different request."),
+    409,
+)
 
 _DRF_EXCEPTION_CODES: list[tuple[type[Exception], ErrorCode]] = [
     (drf_exceptions.NotAuthenticated, API_NOT_AUTHENTICATED),

@@ -25,12 +25,53 @@ ADMIN_ROLES = frozenset({Role.SUPERVISOR, Role.TEAM_LEADER})
 
 # "app_label.codename" per role. A codename ending in "*" means every
 # permission of that app whose codename starts with the prefix.
+_INVENTORY_VIEW = [
+    "inventory.view_material",
+    "inventory.view_location",
+    "inventory.view_batch",
+    "inventory.view_stockbalance",
+    "inventory.view_stockmovement",
+    "inventory.view_stockledgerentry",
+    "inventory.view_stockreservation",
+]
+_INVENTORY_MASTER_DATA = [
+    f"inventory.{action}_{model}"
+    for action in ("add", "change")
+    for model in ("material", "location", "batch")
+]
+_RESERVE = ["inventory.add_stockreservation", "inventory.change_stockreservation"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.PLANNER: ["django_celery_beat.view_*"],
-    Role.WORKER: [],
-    Role.TEAM_LEADER: ["django_celery_beat.view_*"],
-    Role.SUPERVISOR: ["django_celery_beat.*", "authtoken.*"],
-    Role.MAINTENANCE: [],
+    Role.PLANNER: [
+        "django_celery_beat.view_*",
+        *_INVENTORY_VIEW,
+        *_INVENTORY_MASTER_DATA,
+        *_RESERVE,
+        "inventory.add_stockmovement",
+    ],
+    Role.WORKER: [*_INVENTORY_VIEW, "inventory.add_stockmovement"],
+    Role.TEAM_LEADER: [
+        "django_celery_beat.view_*",
+        *_INVENTORY_VIEW,
+        *_RESERVE,
+        "inventory.add_stockmovement",
+        "inventory.adjust_stock",
+        "inventory.reverse_stockmovement",
+    ],
+    Role.SUPERVISOR: [
+        "django_celery_beat.*",
+        "authtoken.*",
+        *_INVENTORY_VIEW,
+        *_INVENTORY_MASTER_DATA,
+        "inventory.delete_material",
+        "inventory.delete_location",
+        "inventory.delete_batch",
+        *_RESERVE,
+        "inventory.add_stockmovement",
+        "inventory.adjust_stock",
+        "inventory.reverse_stockmovement",
+    ],
+    Role.MAINTENANCE: [*_INVENTORY_VIEW],
 }
 
 

@@ -14,6 +14,7 @@ admin.site.index_title = _("Master data, corrections and schedules")
 api_v1 = [
     path("me/", api.MeApi.as_view(), name="me"),
     path("error-codes/", api.ErrorCodeListApi.as_view(), name="error-codes"),
+    path("", include("inventory.urls_api")),
 ]
 
 urlpatterns = [

@@ -25,3 +25,33 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.groups.add(Group.objects.get(name=role))
         self.is_staff = any(role in ADMIN_ROLES for role in extracted)
         self.save()
+
+
+class MaterialFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.Material"
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"M{n:05d}")
+    name = factory.Sequence(lambda n: f"Material {n}")
+    unit = "PCS"
+    decimal_places = 0
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.Location"
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"WH1-A-{n:02d}")
+    name = factory.LazyAttribute(lambda location: location.code)
+    level = "bin"
+    location_type = "storage"
+
+
+class BatchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.Batch"
+
+    material = factory.SubFactory(MaterialFactory, is_batch_tracked=True)
+    number = factory.Sequence(lambda n: f"L{n:04d}")

@@ -1,0 +1,153 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from inventory import services
+from inventory.models import (
+    Batch,
+    Location,
+    Material,
+    StockBalance,
+    StockLedgerEntry,
+    StockMovement,
+    StockReservation,
+)
+from mes.errors import ApplicationError
+
+
+@admin.register(Material)
+class MaterialAdmin(admin.ModelAdmin):
+    list_display = (
+        "code",
+        "name",
+        "specification",
+        "unit",
+        "decimal_places",
+        "category",
+        "is_batch_tracked",
+        "allow_negative",
+        "safety_stock",
+        "is_active",
+    )
+    list_filter = ("category", "is_batch_tracked", "allow_negative", "is_active", "unit")
+    search_fields = ("code", "name", "specification")
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "parent", "level", "location_type", "is_active")
+    list_filter = ("level", "location_type", "is_active")
+    search_fields = ("code", "name")
+    autocomplete_fields = ("parent",)
+
+
+@admin.register(Batch)
+class BatchAdmin(admin.ModelAdmin):
+    list_display = ("number", "material", "production_date", "expiry_date", "supplier_lot")
+    list_filter = ("expiry_date",)
+    search_fields = ("number", "supplier_lot", "material__code", "material__name")
+    autocomplete_fields = ("material",)
+    list_select_related = ("material",)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Stock tables change only through inventory.services."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StockBalance)
+class StockBalanceAdmin(ReadOnlyAdmin):
+    list_display = ("material", "location", "batch", "on_hand", "reserved", "updated_at")
+    list_filter = ("location__location_type", "location")
+    search_fields = ("material__code", "material__name", "location__code", "batch__number")
+    list_select_related = ("material", "location", "batch")
+
+
+class LedgerEntryInline(admin.TabularInline):
+    model = StockLedgerEntry
+    fields = ("location", "quantity", "balance_after", "occurred_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "movement_type",
+        "material",
+        "batch",
+        "location",
+        "to_location",
+        "quantity",
+        "reference",
+        "source",
+        "actor",
+        "occurred_at",
+        "recorded_at",
+    )
+    list_filter = ("movement_type", "source", "recorded_at")
+    search_fields = ("material__code", "reference", "idempotency_key", "device_id", "note")
+    list_select_related = ("material", "batch", "location", "to_location", "actor")
+    date_hierarchy = "recorded_at"
+    inlines = [LedgerEntryInline]
+    actions = ["reverse_selected"]
+
+    @admin.action(
+        description=_("Reverse the selected movements"),
+        permissions=["reverse"],
+    )
+    def reverse_selected(self, request, queryset):
+        reversed_count = 0
+        for movement in queryset.order_by("pk"):
+            try:
+                services.stock_movement_reverse(
+                    actor=request.user,
+                    movement_id=movement.pk,
+                    idempotency_key=f"admin-reverse-{movement.pk}",
+                    reason=str(_("Reversed in the admin")),
+                    source="ui",
+                )
+                reversed_count += 1
+            except ApplicationError as error:
+                self.message_user(
+                    request, f"#{movement.pk}: {error.code} {error.message}", messages.ERROR
+                )
+        if reversed_count:
+            self.message_user(
+                request,
+                _("%(count)d movements reversed.") % {"count": reversed_count},
+                messages.SUCCESS,
+            )
+
+    def has_reverse_permission(self, request):
+        return request.user.has_perm("inventory.reverse_stockmovement")
+
+
+@admin.register(StockReservation)
+class StockReservationAdmin(ReadOnlyAdmin):
+    list_display = ("id", "reference", "balance", "quantity", "open_quantity", "state")
+    list_filter = ("state",)
+    search_fields = ("reference", "balance__material__code")
+    list_select_related = ("balance__material", "balance__location")
+    actions = ["release_selected"]
+
+    @admin.action(description=_("Release the selected reservations"), permissions=["release"])
+    def release_selected(self, request, queryset):
+        for reservation in queryset.order_by("pk"):
+            services.stock_reservation_release(actor=request.user, reservation_id=reservation.pk)
+        self.message_user(request, _("Reservations released."), messages.SUCCESS)
+
+    def has_release_permission(self, request):
+        return request.user.has_perm("inventory.change_stockreservation")

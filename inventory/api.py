@@ -1,0 +1,451 @@
+"""Inventory REST API: master data, balances, the ledger and movements."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import generics, serializers, status, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inventory import errors, selectors, services
+from inventory.models import (
+    Batch,
+    Location,
+    Material,
+    MovementSource,
+    StockBalance,
+    StockMovement,
+    StockReservation,
+)
+from mes.errors import API_VALIDATION, ApplicationError
+from mes.permissions import ModelPermissions
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="Client-chosen key; a replay with the same key and payload changes nothing.",
+)
+
+
+# --- Master data ------------------------------------------------------------
+class MaterialSerializer(serializers.ModelSerializer):
+    code = serializers.CharField(max_length=64, trim_whitespace=False)
+
+    class Meta:
+        model = Material
+        fields = [
+            "id",
+            "code",
+            "name",
+            "specification",
+            "unit",
+            "decimal_places",
+            "category",
+            "is_batch_tracked",
+            "allow_negative",
+            "safety_stock",
+            "is_active",
+        ]
+
+    def validate_code(self, value):
+        queryset = Material.objects.filter(code=value)
+        if self.instance is not None:
+            queryset = queryset.exclude(pk=self.instance.pk)
+        if queryset.exists():
+            raise serializers.ValidationError("A material with this code exists.")
+        return value
+
+
+class LocationSerializer(serializers.ModelSerializer):
+    parent = serializers.SlugRelatedField(
+        slug_field="code", queryset=Location.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = Location
+        fields = ["id", "code", "name", "parent", "level", "location_type", "is_active"]
+
+
+class BatchSerializer(serializers.ModelSerializer):
+    material = serializers.SlugRelatedField(slug_field="code", queryset=Material.objects.all())
+
+    class Meta:
+        model = Batch
+        fields = ["id", "material", "number", "production_date", "expiry_date", "supplier_lot"]
+        validators = [
+            serializers.UniqueTogetherValidator(
+                queryset=Batch.objects.all(), fields=["material", "number"]
+            )
+        ]
+
+
+class MaterialViewSet(viewsets.ModelViewSet):
+    queryset = Material.objects.all()
+    serializer_class = MaterialSerializer
+    permission_classes = [ModelPermissions]
+    filterset_fields = ["category", "is_batch_tracked", "is_active", "unit"]
+    search_fields = ["code", "name", "specification"]
+    ordering_fields = ["code", "name", "category"]
+
+
+class LocationViewSet(viewsets.ModelViewSet):
+    queryset = Location.objects.select_related("parent")
+    serializer_class = LocationSerializer
+    permission_classes = [ModelPermissions]
+    filterset_fields = ["location_type", "level", "is_active", "parent__code"]
+    search_fields = ["code", "name"]
+    ordering_fields = ["code", "name"]
+
+
+class BatchViewSet(viewsets.ModelViewSet):
+    queryset = Batch.objects.select_related("material")
+    serializer_class = BatchSerializer
+    permission_classes = [ModelPermissions]
+    filterset_fields = ["material__code", "number"]
+    search_fields = ["number", "supplier_lot", "material__code"]
+    ordering_fields = ["number", "expiry_date"]
+
+
+# --- Balances -----------------------------------------------------------------
+class StockBalanceOutputSerializer(serializers.ModelSerializer):
+    material = serializers.CharField(source="material.code")
+    material_name = serializers.CharField(source="material.name")
+    unit = serializers.CharField(source="material.unit")
+    location = serializers.CharField(source="location.code")
+    batch = serializers.CharField(source="batch.number", default=None)
+    available = serializers.DecimalField(max_digits=18, decimal_places=6)
+
+    class Meta:
+        model = StockBalance
+        fields = [
+            "id",
+            "material",
+            "material_name",
+            "unit",
+            "location",
+            "batch",
+            "on_hand",
+            "reserved",
+            "available",
+            "updated_at",
+        ]
+
+
+class StockBalanceListApi(generics.ListAPIView):
+    """Balances; filter by material, location, batch code or below safety stock."""
+
+    serializer_class = StockBalanceOutputSerializer
+    permission_classes = [ModelPermissions]
+    queryset = StockBalance.objects.none()  # for the permission class
+    filter_backends = []
+
+    class FilterSerializer(serializers.Serializer):
+        material = serializers.CharField(required=False)
+        location = serializers.CharField(required=False)
+        batch = serializers.CharField(required=False)
+        location_type = serializers.ChoiceField(choices=Location.Type.choices, required=False)
+        search = serializers.CharField(required=False)
+        below_safety_stock = serializers.BooleanField(required=False, default=False)
+        include_empty = serializers.BooleanField(required=False, default=False)
+
+    @extend_schema(parameters=[FilterSerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        filters = self.FilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return selectors.stock_balance_list(**filters.validated_data)
+
+
+# --- Movements ----------------------------------------------------------------
+class MovementInputSerializer(serializers.Serializer):
+    type = serializers.CharField(max_length=32)
+    material = serializers.CharField(max_length=64, trim_whitespace=False)
+    location = serializers.CharField(max_length=64)
+    to_location = serializers.CharField(max_length=64, required=False, allow_null=True)
+    batch = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
+    quantity = serializers.DecimalField(max_digits=None, decimal_places=None)
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
+    device_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    source = serializers.ChoiceField(
+        choices=[(value, label) for value, label in MovementSource.choices if value != "ui"],
+        required=False,
+        default=MovementSource.API,
+    )
+
+    def to_request(self) -> tuple[services.MovementRequest, str]:
+        data = dict(self.validated_data)
+        source = data.pop("source")
+        data["movement_type"] = data.pop("type")
+        return services.MovementRequest(**data), source
+
+
+class LedgerEntryOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    location = serializers.SerializerMethodField()
+    quantity = serializers.DecimalField(max_digits=18, decimal_places=6)
+    balance_after = serializers.DecimalField(max_digits=18, decimal_places=6)
+
+    def get_location(self, entry) -> str:
+        return self.context["location_codes"][entry.location_id]
+
+
+class MovementOutputSerializer(serializers.ModelSerializer):
+    type = serializers.CharField(source="movement_type")
+    material = serializers.CharField(source="material.code")
+    location = serializers.CharField(source="location.code")
+    to_location = serializers.CharField(source="to_location.code", default=None)
+    batch = serializers.CharField(source="batch.number", default=None)
+    actor = serializers.CharField(source="actor.username", default=None)
+    reverses = serializers.PrimaryKeyRelatedField(read_only=True)
+    entries = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StockMovement
+        fields = [
+            "id",
+            "idempotency_key",
+            "type",
+            "material",
+            "location",
+            "to_location",
+            "batch",
+            "quantity",
+            "reason",
+            "reference",
+            "source",
+            "device_id",
+            "note",
+            "occurred_at",
+            "recorded_at",
+            "actor",
+            "reverses",
+            "entries",
+        ]
+
+    @extend_schema_field(LedgerEntryOutputSerializer(many=True))
+    def get_entries(self, movement) -> list[dict]:
+        codes = {movement.location_id: movement.location.code}
+        if movement.to_location_id:
+            codes[movement.to_location_id] = movement.to_location.code
+        entries = getattr(movement, "_result_entries", None)
+        if entries is None:
+            entries = movement.entries.all()
+        return LedgerEntryOutputSerializer(
+            entries, many=True, context={"location_codes": codes}
+        ).data
+
+
+def movement_result_data(result: services.MovementResult) -> dict:
+    result.movement._result_entries = result.entries
+    return {**MovementOutputSerializer(result.movement).data, "replayed": result.replayed}
+
+
+class MovementFilterSerializer(serializers.Serializer):
+    material = serializers.CharField(required=False)
+    location = serializers.CharField(required=False)
+    type = serializers.CharField(required=False)
+    reference = serializers.CharField(required=False)
+    source = serializers.CharField(required=False)
+    occurred_from = serializers.DateTimeField(required=False)
+    occurred_to = serializers.DateTimeField(required=False)
+
+
+class MovementListCreateApi(generics.ListAPIView):
+    """GET: the ledger by movement, newest first. POST: one movement."""
+
+    serializer_class = MovementOutputSerializer
+    permission_classes = [ModelPermissions]
+    queryset = StockMovement.objects.none()
+    filter_backends = []
+
+    def get_queryset(self):
+        filters = MovementFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = dict(filters.validated_data)
+        if "type" in data:
+            data["movement_type"] = data.pop("type")
+        return selectors.stock_movement_list(**data)
+
+    @extend_schema(parameters=[MovementFilterSerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=MovementInputSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: MovementOutputSerializer, 200: MovementOutputSerializer},
+    )
+    def post(self, request):
+        serializer = MovementInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        movement_request, source = serializer.to_request()
+        result = services.stock_move(
+            actor=request.user,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            request=movement_request,
+            source=source,
+        )
+        return Response(
+            movement_result_data(result),
+            status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
+        )
+
+
+class MovementBatchApi(APIView):
+    """Up to 500 movements, each with its own idempotency key and its own result."""
+
+    class BatchInputSerializer(serializers.Serializer):
+        items = serializers.ListField(child=serializers.DictField(), allow_empty=False)
+
+    class BatchItemOutputSerializer(serializers.Serializer):
+        index = serializers.IntegerField()
+        idempotency_key = serializers.CharField(allow_null=True)
+        status = serializers.ChoiceField(choices=["created", "replayed", "error"])
+        movement = MovementOutputSerializer(allow_null=True)
+        error = serializers.DictField(allow_null=True)
+
+    class BatchOutputSerializer(serializers.Serializer):
+        created = serializers.IntegerField()
+        replayed = serializers.IntegerField()
+        failed = serializers.IntegerField()
+
+    @extend_schema(request=BatchInputSerializer, responses=BatchOutputSerializer)
+    def post(self, request):
+        batch = self.BatchInputSerializer(data=request.data)
+        batch.is_valid(raise_exception=True)
+        raw_items = batch.validated_data["items"]
+        if len(raw_items) > services.BATCH_LIMIT:
+            raise ApplicationError(errors.BATCH_TOO_LARGE)
+        items = [self._parse(raw) for raw in raw_items]
+        results = services.stock_move_many(actor=request.user, items=items)
+        body = {"created": 0, "replayed": 0, "failed": 0, "results": []}
+        counter = {"created": "created", "replayed": "replayed", "error": "failed"}
+        for item in results:
+            body[counter[item.status]] += 1
+            body["results"].append(
+                {
+                    "index": item.index,
+                    "idempotency_key": item.idempotency_key,
+                    "status": item.status,
+                    "movement": movement_result_data(item.result) if item.result else None,
+                    "error": item.error.payload() if item.error else None,
+                }
+            )
+        return Response(body, status=status.HTTP_200_OK)
+
+    @staticmethod
+    def _parse(raw: dict):
+        key = raw.get("idempotency_key")
+        key = key if isinstance(key, str) else None
+        serializer = MovementInputSerializer(data=raw)
+        if not serializer.is_valid():
+            fields = {name: [str(msg) for msg in msgs] for name, msgs in serializer.errors.items()}
+            return key, ApplicationError(API_VALIDATION, fields=fields), MovementSource.API
+        movement_request, source = serializer.to_request()
+        return key, movement_request, source
+
+
+class MovementReverseApi(APIView):
+    """Undo a movement with a reversing one that points to it."""
+
+    class ReverseInputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        request=ReverseInputSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: MovementOutputSerializer},
+    )
+    def post(self, request, movement_id: int):
+        serializer = self.ReverseInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = services.stock_movement_reverse(
+            actor=request.user,
+            movement_id=movement_id,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            reason=serializer.validated_data["reason"],
+        )
+        return Response(
+            movement_result_data(result),
+            status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
+        )
+
+
+# --- Reservations -------------------------------------------------------------
+class ReservationOutputSerializer(serializers.ModelSerializer):
+    material = serializers.CharField(source="balance.material.code")
+    location = serializers.CharField(source="balance.location.code")
+    batch = serializers.CharField(source="balance.batch.number", default=None)
+
+    class Meta:
+        model = StockReservation
+        fields = [
+            "id",
+            "idempotency_key",
+            "material",
+            "location",
+            "batch",
+            "quantity",
+            "open_quantity",
+            "reference",
+            "state",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class ReservationListCreateApi(generics.ListAPIView):
+    """GET: reservations (filter by reference, state). POST: reserve stock."""
+
+    serializer_class = ReservationOutputSerializer
+    permission_classes = [ModelPermissions]
+    queryset = StockReservation.objects.select_related(
+        "balance__material", "balance__location", "balance__batch"
+    )
+    filterset_fields = ["reference", "state"]
+    search_fields = []
+    ordering_fields = ["created_at"]
+
+    class ReservationInputSerializer(serializers.Serializer):
+        material = serializers.CharField(max_length=64, trim_whitespace=False)
+        location = serializers.CharField(max_length=64)
+        batch = serializers.CharField(
+            max_length=64, required=False, allow_null=True, allow_blank=True
+        )
+        quantity = serializers.DecimalField(max_digits=None, decimal_places=None)
+        reference = serializers.CharField(max_length=100)
+
+    @extend_schema(
+        request=ReservationInputSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: ReservationOutputSerializer},
+    )
+    def post(self, request):
+        serializer = self.ReservationInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reservation, replayed = services.stock_reserve(
+            actor=request.user,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            request=services.ReservationRequest(**serializer.validated_data),
+        )
+        return Response(
+            ReservationOutputSerializer(reservation).data,
+            status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED,
+        )
+
+
+class ReservationReleaseApi(APIView):
+    @extend_schema(request=None, responses=ReservationOutputSerializer)
+    def post(self, request, reservation_id: int):
+        reservation = services.stock_reservation_release(
+            actor=request.user, reservation_id=reservation_id
+        )
+        return Response(ReservationOutputSerializer(reservation).data)

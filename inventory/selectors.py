@@ -1,0 +1,135 @@
+"""Reads shared by the planner pages, the API and exports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+
+from inventory.models import (
+    Location,
+    Material,
+    StockBalance,
+    StockLedgerEntry,
+    StockMovement,
+)
+
+AVAILABLE = ExpressionWrapper(F("on_hand") - F("reserved"), output_field=DecimalField())
+
+
+def stock_balance_list(
+    *,
+    search: str = "",
+    material: str = "",
+    location: str = "",
+    batch: str = "",
+    location_type: str = "",
+    below_safety_stock: bool = False,
+    include_empty: bool = False,
+) -> QuerySet[StockBalance]:
+    """Balances with material, location and batch joined, ordered for reading."""
+    balances = StockBalance.objects.select_related("material", "location", "batch").annotate(
+        available=AVAILABLE
+    )
+    if not include_empty:
+        balances = balances.exclude(on_hand=0, reserved=0)
+    if search:
+        balances = balances.filter(
+            Q(material__code__icontains=search)
+            | Q(material__name__icontains=search)
+            | Q(location__code__icontains=search)
+            | Q(batch__number__icontains=search)
+        )
+    if material:
+        balances = balances.filter(material__code=material)
+    if location:
+        balances = balances.filter(location__code=location)
+    if batch:
+        balances = balances.filter(batch__number=batch)
+    if location_type:
+        balances = balances.filter(location__location_type=location_type)
+    if below_safety_stock:
+        below = material_below_safety_stock_list().values("pk")
+        balances = balances.filter(material__in=below)
+    return balances.order_by("material__code", "location__code", "batch__number")
+
+
+def material_below_safety_stock_list() -> QuerySet[Material]:
+    """Materials whose total on hand (all locations) is below their safety stock."""
+    return (
+        Material.objects.filter(safety_stock__gt=0, is_active=True)
+        .annotate(total_on_hand=Sum("balances__on_hand", default=Decimal(0)))
+        .filter(total_on_hand__lt=F("safety_stock"))
+        .annotate(shortage=F("safety_stock") - F("total_on_hand"))
+        .order_by("code")
+    )
+
+
+def pending_putaway_list() -> QuerySet[StockBalance]:
+    """Finished goods waiting in a pending put-away location, oldest first."""
+    return (
+        StockBalance.objects.select_related("material", "location", "batch")
+        .filter(location__location_type=Location.Type.PENDING_PUTAWAY, on_hand__gt=0)
+        .annotate(available=AVAILABLE)
+        .order_by("updated_at")
+    )
+
+
+def stock_movement_list(
+    *,
+    material: str = "",
+    location: str = "",
+    movement_type: str = "",
+    reference: str = "",
+    source: str = "",
+    occurred_from: datetime | None = None,
+    occurred_to: datetime | None = None,
+) -> QuerySet[StockMovement]:
+    """The ledger by movement, newest first, with everything a row shows."""
+    movements = StockMovement.objects.select_related(
+        "material", "batch", "location", "to_location", "actor"
+    ).prefetch_related("entries")
+    if material:
+        movements = movements.filter(material__code=material)
+    if location:
+        movements = movements.filter(Q(location__code=location) | Q(to_location__code=location))
+    if movement_type:
+        movements = movements.filter(movement_type=movement_type)
+    if reference:
+        movements = movements.filter(reference=reference)
+    if source:
+        movements = movements.filter(source=source)
+    if occurred_from:
+        movements = movements.filter(occurred_at__gte=occurred_from)
+    if occurred_to:
+        movements = movements.filter(occurred_at__lt=occurred_to)
+    return movements.order_by("-recorded_at", "-id")
+
+
+def stock_on_hand_at(
+    *, material_id: int, location_id: int, batch_id: int | None, at: datetime
+) -> Decimal:
+    """On hand of one balance as of ``at`` (by when movements occurred)."""
+    total = StockLedgerEntry.objects.filter(
+        material_id=material_id, location_id=location_id, batch_id=batch_id, occurred_at__lte=at
+    ).aggregate(total=Sum("quantity"))["total"]
+    return total or Decimal(0)
+
+
+def ledger_drift_list() -> list[dict]:
+    """Balances whose on hand differs from the sum of their ledger (should be empty)."""
+    sums = {
+        (row["material_id"], row["location_id"], row["batch_id"]): row["total"]
+        for row in StockLedgerEntry.objects.values("material_id", "location_id", "batch_id")
+        .annotate(total=Sum("quantity"))
+        .order_by()
+    }
+    drift = []
+    for balance in StockBalance.objects.all():
+        key = (balance.material_id, balance.location_id, balance.batch_id)
+        ledger_total = sums.pop(key, Decimal(0))
+        if ledger_total != balance.on_hand:
+            drift.append({"key": key, "ledger": ledger_total, "balance": balance.on_hand})
+    drift.extend({"key": key, "ledger": total, "balance": None} for key, total in sums.items())
+    return drift

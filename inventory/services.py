@@ -1,0 +1,496 @@
+"""The one place where stock changes.
+
+Every movement - receipt, issue, return, completion, put-away, transfer,
+adjustment, count, reversal - goes through :func:`stock_move`. In one
+transaction it stores the movement (its idempotency key is a unique column),
+locks the affected balances in primary-key order, checks stock, appends one
+ledger entry per leg and updates each balance. So ``sum(ledger) == on_hand``
+for every (material, location, batch), no balance goes below what is
+reserved unless the material allows negative stock, and a replayed key
+changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from inventory import errors
+from inventory.models import (
+    Batch,
+    Location,
+    Material,
+    MovementSource,
+    MovementType,
+    StockBalance,
+    StockLedgerEntry,
+    StockMovement,
+    StockReservation,
+)
+from mes.errors import API_PERMISSION_DENIED, ApplicationError
+from mes.idempotency import idempotency_key_clean, idempotent_write, request_fingerprint
+
+MAX_QUANTITY = Decimal("999999999999")  # 12 integer digits, as the columns hold
+BATCH_LIMIT = 500
+
+# Movement types whose legs take stock out of `location`.
+OUTGOING_TYPES = {
+    MovementType.ISSUE,
+    MovementType.PUT_AWAY,
+    MovementType.TRANSFER,
+}
+TWO_LEG_TYPES = {MovementType.PUT_AWAY, MovementType.TRANSFER}
+NEW_GOODS_TYPES = {MovementType.RECEIPT, MovementType.COMPLETION}
+ADJUST_TYPES = {MovementType.ADJUSTMENT, MovementType.COUNT}
+
+
+@dataclass(frozen=True)
+class MovementRequest:
+    """A movement as a person, device or system asked for it (codes, not ids)."""
+
+    movement_type: str
+    material: str
+    location: str
+    quantity: Decimal
+    to_location: str | None = None
+    batch: str | None = None
+    reason: str = ""
+    reference: str = ""
+    occurred_at: datetime | None = None
+    device_id: str = ""
+    note: str = ""
+
+
+@dataclass
+class MovementResult:
+    movement: StockMovement
+    entries: list[StockLedgerEntry]
+    replayed: bool = False
+
+
+@dataclass
+class BatchItemResult:
+    index: int
+    idempotency_key: str | None
+    status: str  # "created", "replayed" or "error"
+    result: MovementResult | None = None
+    error: ApplicationError | None = None
+
+
+@dataclass
+class _Resolved:
+    movement_type: str
+    material: Material
+    location: Location
+    to_location: Location | None
+    batch_number: str | None
+    batch: Batch | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _require_permission(actor, permission: str) -> None:
+    if actor is not None and not actor.has_perm(permission):
+        raise ApplicationError(API_PERMISSION_DENIED)
+
+
+def _field_error(error, field_name: str, message: str | None = None) -> ApplicationError:
+    return ApplicationError(error, fields={field_name: [str(message or error.message)]})
+
+
+def _validate_quantity(movement_type: str, quantity: Decimal, material: Material) -> None:
+    if not quantity.is_finite():
+        raise _field_error(errors.QUANTITY_NOT_POSITIVE, "quantity")
+    if movement_type == MovementType.COUNT:
+        if quantity < 0:
+            raise _field_error(errors.QUANTITY_NOT_POSITIVE, "quantity")
+    elif movement_type == MovementType.ADJUSTMENT:
+        if quantity == 0:
+            raise _field_error(errors.QUANTITY_NOT_POSITIVE, "quantity")
+    elif quantity <= 0:
+        raise _field_error(errors.QUANTITY_NOT_POSITIVE, "quantity")
+    if abs(quantity) > MAX_QUANTITY:
+        raise _field_error(errors.QUANTITY_TOO_LARGE, "quantity")
+    exponent = quantity.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > material.decimal_places:
+        raise _field_error(errors.TOO_MANY_DECIMALS, "quantity")
+
+
+def _location(code: str | None, field_name: str) -> Location:
+    location = Location.objects.filter(code=code).first() if code else None
+    if location is None:
+        raise _field_error(errors.UNKNOWN_LOCATION, field_name)
+    if not location.is_active:
+        raise _field_error(errors.LOCATION_CLOSED, field_name)
+    return location
+
+
+def _resolve(request: MovementRequest) -> _Resolved:
+    """Check everything that needs no lock; raise the first problem found."""
+    if request.movement_type not in MovementType.values or (
+        request.movement_type == MovementType.REVERSAL
+    ):
+        raise _field_error(errors.UNKNOWN_MOVEMENT_TYPE, "type")
+    movement_type = request.movement_type
+    material = Material.objects.filter(code=request.material).first()
+    if material is None:
+        raise _field_error(errors.UNKNOWN_MATERIAL, "material")
+    if not material.is_active:
+        raise _field_error(errors.MATERIAL_INACTIVE, "material")
+    _validate_quantity(movement_type, request.quantity, material)
+    location = _location(request.location, "location")
+
+    to_location = None
+    if movement_type in TWO_LEG_TYPES:
+        to_location = _location(request.to_location, "to_location")
+        if to_location.pk == location.pk:
+            raise _field_error(errors.TARGET_LOCATION_REQUIRED, "to_location")
+    if movement_type == MovementType.COMPLETION and (
+        location.location_type != Location.Type.PENDING_PUTAWAY
+    ):
+        raise _field_error(errors.WRONG_LOCATION_TYPE, "location")
+    if movement_type == MovementType.PUT_AWAY and (
+        location.location_type != Location.Type.PENDING_PUTAWAY
+        or to_location.location_type == Location.Type.PENDING_PUTAWAY
+    ):
+        raise _field_error(errors.WRONG_LOCATION_TYPE, "location")
+    if movement_type == MovementType.ADJUSTMENT and not request.reason.strip():
+        raise _field_error(errors.REASON_REQUIRED, "reason")
+
+    batch_number = (request.batch or "").strip() or None
+    batch = None
+    if material.is_batch_tracked and batch_number is None:
+        raise _field_error(errors.BATCH_REQUIRED, "batch")
+    if not material.is_batch_tracked and batch_number is not None:
+        raise _field_error(errors.BATCH_NOT_ALLOWED, "batch")
+    if batch_number is not None:
+        batch = Batch.objects.filter(material=material, number=batch_number).first()
+        if batch is None and movement_type not in NEW_GOODS_TYPES:
+            raise _field_error(errors.UNKNOWN_BATCH, "batch")
+    return _Resolved(movement_type, material, location, to_location, batch_number, batch)
+
+
+def _balance_key_filter(material_id: int, location_id: int, batch_id: int | None) -> Q:
+    return Q(material_id=material_id, location_id=location_id, batch_id=batch_id)
+
+
+def _lock_balances(
+    material: Material, batch: Batch | None, location_ids: list[int]
+) -> dict[int, StockBalance]:
+    """Create missing balances, then lock all of them in primary-key order.
+
+    The insert ignores conflicts, so two requests creating the first balance of
+    a key at once leave one row and no error; sorted inserts and pk-ordered
+    locks keep multi-leg movements free of deadlocks.
+    """
+    batch_id = batch.pk if batch else None
+    ordered = sorted(set(location_ids))
+    StockBalance.objects.bulk_create(
+        [
+            StockBalance(material_id=material.pk, location_id=loc, batch_id=batch_id)
+            for loc in ordered
+        ],
+        ignore_conflicts=True,
+    )
+    key_filter = Q()
+    for location_id in ordered:
+        key_filter |= _balance_key_filter(material.pk, location_id, batch_id)
+    balances = StockBalance.objects.select_for_update().filter(key_filter).order_by("pk")
+    return {balance.location_id: balance for balance in balances}
+
+
+def _consume_reservations(balance: StockBalance, reference: str, quantity: Decimal) -> Decimal:
+    """An issue for a work order first uses that order's own reservations."""
+    if not reference or balance.reserved <= 0:
+        return Decimal(0)
+    consumed = Decimal(0)
+    reservations = (
+        StockReservation.objects.select_for_update()
+        .filter(balance=balance, reference=reference, state=StockReservation.State.ACTIVE)
+        .order_by("pk")
+    )
+    for reservation in reservations:
+        take = min(reservation.open_quantity, quantity - consumed)
+        if take <= 0:
+            break
+        reservation.open_quantity -= take
+        if reservation.open_quantity == 0:
+            reservation.state = StockReservation.State.CONSUMED
+        reservation.save(update_fields=["open_quantity", "state", "updated_at"])
+        consumed += take
+    balance.reserved -= consumed
+    return consumed
+
+
+def _apply_legs(
+    movement: StockMovement,
+    legs: list[tuple[int, Decimal]],
+    balances: dict[int, StockBalance],
+    material: Material,
+) -> list[StockLedgerEntry]:
+    entries = []
+    for location_id, delta in legs:
+        balance = balances[location_id]
+        if delta < 0 and movement.movement_type == MovementType.ISSUE:
+            _consume_reservations(balance, movement.reference, -delta)
+        new_on_hand = balance.on_hand + delta
+        too_low = new_on_hand < 0 or (delta < 0 and new_on_hand < balance.reserved)
+        if too_low and not material.allow_negative:
+            raise ApplicationError(
+                errors.INSUFFICIENT_STOCK,
+                fields={"quantity": [str(errors.INSUFFICIENT_STOCK.message)]},
+                extra={"available": str(balance.available), "location_id": location_id},
+            )
+        balance.on_hand = new_on_hand
+        balance.save(update_fields=["on_hand", "reserved", "updated_at"])
+        entries.append(
+            StockLedgerEntry(
+                movement=movement,
+                material_id=movement.material_id,
+                location_id=location_id,
+                batch_id=movement.batch_id,
+                quantity=delta,
+                balance_after=new_on_hand,
+                occurred_at=movement.occurred_at,
+            )
+        )
+    return StockLedgerEntry.objects.bulk_create(entries)
+
+
+def _legs_for(movement: StockMovement, balances: dict[int, StockBalance]):
+    quantity = movement.quantity
+    if movement.movement_type in TWO_LEG_TYPES:
+        return [(movement.location_id, -quantity), (movement.to_location_id, quantity)]
+    if movement.movement_type == MovementType.COUNT:
+        return [(movement.location_id, quantity - balances[movement.location_id].on_hand)]
+    if movement.movement_type in OUTGOING_TYPES:
+        return [(movement.location_id, -quantity)]
+    return [(movement.location_id, quantity)]
+
+
+def _replayed(movement: StockMovement) -> MovementResult:
+    return MovementResult(movement, list(movement.entries.order_by("pk")), replayed=True)
+
+
+def stock_move(
+    *,
+    actor,
+    idempotency_key: str,
+    request: MovementRequest,
+    source: str = MovementSource.API,
+) -> MovementResult:
+    """Apply one movement exactly once per idempotency key.
+
+    Raises ``ApplicationError`` with an ``INV-`` code for bad input or too
+    little stock, ``API-011`` for a key reused with another payload; in every
+    such case nothing is written.
+    """
+    key = idempotency_key_clean(idempotency_key)
+    fingerprint = request_fingerprint({**asdict(request), "source": source})
+
+    def write() -> MovementResult:
+        _require_permission(actor, "inventory.add_stockmovement")
+        resolved = _resolve(request)
+        if resolved.movement_type in ADJUST_TYPES:
+            _require_permission(actor, "inventory.adjust_stock")
+        batch = resolved.batch
+        if batch is None and resolved.batch_number is not None:
+            batch, _created = Batch.objects.get_or_create(
+                material=resolved.material, number=resolved.batch_number
+            )
+        movement = StockMovement.objects.create(
+            idempotency_key=key,
+            request_fingerprint=fingerprint,
+            movement_type=resolved.movement_type,
+            material=resolved.material,
+            batch=batch,
+            location=resolved.location,
+            to_location=resolved.to_location,
+            quantity=request.quantity,
+            reason=request.reason,
+            reference=request.reference,
+            source=source,
+            device_id=request.device_id,
+            note=request.note,
+            occurred_at=request.occurred_at or timezone.now(),
+            actor=actor,
+        )
+        location_ids = [resolved.location.pk]
+        if resolved.to_location is not None:
+            location_ids.append(resolved.to_location.pk)
+        balances = _lock_balances(resolved.material, batch, location_ids)
+        legs = [leg for leg in _legs_for(movement, balances) if leg[1] != 0]
+        entries = _apply_legs(movement, legs, balances, resolved.material)
+        return MovementResult(movement, entries)
+
+    result, replayed = idempotent_write(
+        model=StockMovement,
+        key=key,
+        fingerprint=fingerprint,
+        write=write,
+        replay=_replayed,
+    )
+    result.replayed = replayed
+    return result
+
+
+def stock_move_many(
+    *,
+    actor,
+    items: list[tuple[str | None, MovementRequest | ApplicationError, str]],
+) -> list[BatchItemResult]:
+    """Apply each item in its own transaction; one bad item undoes nothing else.
+
+    An item may arrive already failed (its payload did not parse): it is
+    reported with its error in its place.
+    """
+    if len(items) > BATCH_LIMIT:
+        raise ApplicationError(errors.BATCH_TOO_LARGE)
+    results = []
+    for index, (key, request, source) in enumerate(items):
+        if isinstance(request, ApplicationError):
+            results.append(BatchItemResult(index, key, "error", error=request))
+            continue
+        try:
+            result = stock_move(actor=actor, idempotency_key=key, request=request, source=source)
+        except ApplicationError as error:
+            results.append(BatchItemResult(index, key, "error", error=error))
+            continue
+        status = "replayed" if result.replayed else "created"
+        results.append(BatchItemResult(index, key, status, result=result))
+    return results
+
+
+def stock_movement_reverse(
+    *, actor, movement_id: int, idempotency_key: str, reason: str = "", source: str = "api"
+) -> MovementResult:
+    """Undo a movement with a new one whose legs are the original's, negated."""
+    key = idempotency_key_clean(idempotency_key)
+    fingerprint = request_fingerprint({"reverses": movement_id, "reason": reason, "source": source})
+
+    def write() -> MovementResult:
+        _require_permission(actor, "inventory.reverse_stockmovement")
+        original = StockMovement.objects.select_related("material").filter(pk=movement_id).first()
+        if original is None:
+            raise ApplicationError(errors.UNKNOWN_MOVEMENT)
+        if original.movement_type == MovementType.REVERSAL:
+            raise ApplicationError(errors.NOT_REVERSIBLE)
+        if StockMovement.objects.filter(reverses=original).exists():
+            raise ApplicationError(errors.ALREADY_REVERSED)
+        movement = StockMovement.objects.create(
+            idempotency_key=key,
+            request_fingerprint=fingerprint,
+            movement_type=MovementType.REVERSAL,
+            material=original.material,
+            batch_id=original.batch_id,
+            location_id=original.location_id,
+            to_location_id=original.to_location_id,
+            quantity=original.quantity,
+            reason=reason,
+            reference=original.reference,
+            source=source,
+            occurred_at=timezone.now(),
+            actor=actor,
+            reverses=original,
+        )
+        original_legs = list(original.entries.order_by("pk"))
+        balances = _lock_balances(
+            original.material, original.batch, [leg.location_id for leg in original_legs]
+        )
+        legs = [(leg.location_id, -leg.quantity) for leg in original_legs]
+        entries = _apply_legs(movement, legs, balances, original.material)
+        return MovementResult(movement, entries)
+
+    result, replayed = idempotent_write(
+        model=StockMovement, key=key, fingerprint=fingerprint, write=write, replay=_replayed
+    )
+    result.replayed = replayed
+    return result
+
+
+@dataclass(frozen=True)
+class ReservationRequest:
+    material: str
+    location: str
+    quantity: Decimal
+    reference: str
+    batch: str | None = None
+
+
+def stock_reserve(
+    *, actor, idempotency_key: str, request: ReservationRequest
+) -> tuple[StockReservation, bool]:
+    """Set stock aside for a reference (a work order); never more than available.
+
+    Of N parallel requests that each ask for everything available, exactly one
+    succeeds: the balance row is locked while available is checked.
+    """
+    key = idempotency_key_clean(idempotency_key)
+    fingerprint = request_fingerprint(asdict(request))
+
+    def write() -> StockReservation:
+        _require_permission(actor, "inventory.add_stockreservation")
+        material = Material.objects.filter(code=request.material).first()
+        if material is None:
+            raise _field_error(errors.UNKNOWN_MATERIAL, "material")
+        _validate_quantity(MovementType.ISSUE, request.quantity, material)
+        location = _location(request.location, "location")
+        batch = None
+        if material.is_batch_tracked:
+            if not request.batch:
+                raise _field_error(errors.BATCH_REQUIRED, "batch")
+            batch = Batch.objects.filter(material=material, number=request.batch).first()
+            if batch is None:
+                raise _field_error(errors.UNKNOWN_BATCH, "batch")
+        elif request.batch:
+            raise _field_error(errors.BATCH_NOT_ALLOWED, "batch")
+        balance = _lock_balances(material, batch, [location.pk])[location.pk]
+        if balance.available < request.quantity:
+            raise ApplicationError(
+                errors.INSUFFICIENT_STOCK,
+                fields={"quantity": [str(errors.INSUFFICIENT_STOCK.message)]},
+                extra={"available": str(balance.available)},
+            )
+        balance.reserved += request.quantity
+        balance.save(update_fields=["reserved", "updated_at"])
+        return StockReservation.objects.create(
+            idempotency_key=key,
+            request_fingerprint=fingerprint,
+            balance=balance,
+            quantity=request.quantity,
+            open_quantity=request.quantity,
+            reference=request.reference,
+            actor=actor,
+        )
+
+    return idempotent_write(
+        model=StockReservation,
+        key=key,
+        fingerprint=fingerprint,
+        write=write,
+        replay=lambda reservation: reservation,
+    )
+
+
+@transaction.atomic
+def stock_reservation_release(*, actor, reservation_id: int) -> StockReservation:
+    """Give the open quantity back to available. Releasing twice changes nothing."""
+    _require_permission(actor, "inventory.change_stockreservation")
+    reservation = StockReservation.objects.filter(pk=reservation_id).first()
+    if reservation is None:
+        raise ApplicationError(errors.RESERVATION_NOT_ACTIVE)
+    balance = StockBalance.objects.select_for_update().get(pk=reservation.balance_id)
+    reservation = StockReservation.objects.select_for_update().get(pk=reservation_id)
+    if reservation.state != StockReservation.State.ACTIVE:
+        return reservation
+    balance.reserved -= reservation.open_quantity
+    balance.save(update_fields=["reserved", "updated_at"])
+    reservation.open_quantity = Decimal(0)
+    reservation.state = StockReservation.State.RELEASED
+    reservation.save(update_fields=["open_quantity", "state", "updated_at"])
+    return reservation

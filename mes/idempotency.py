@@ -1,0 +1,94 @@
+"""Replay-safe writes for everything a device or another system can send twice.
+
+A write carries a client-chosen key. The first request with a key writes; a
+replay with the same key and the same payload returns the first result and
+writes nothing; the same key with another payload is refused (409). Keys are
+stored on the rows they created (a unique column), so they last as long as
+the data: a handheld may replay its queue days later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, models, transaction
+
+from mes.errors import (
+    API_IDEMPOTENCY_KEY_CONFLICT,
+    API_IDEMPOTENCY_KEY_INVALID,
+    ApplicationError,
+)
+
+T = TypeVar("T")
+KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
+
+
+def idempotency_key_clean(key: str | None) -> str:
+    if not key or not KEY_PATTERN.match(key):
+        raise ApplicationError(
+            API_IDEMPOTENCY_KEY_INVALID,
+            fields={"idempotency_key": ["1-128 printable ASCII characters, no spaces."]},
+        )
+    return key
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value else str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, Mapping):
+        return {str(key): _canonical(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list | tuple):
+        return [_canonical(item) for item in value]
+    return value
+
+
+def request_fingerprint(payload: Mapping[str, Any]) -> str:
+    """A stable hash of a parsed request: `5`, `5.0` and `5.000` are the same."""
+    canonical = json.dumps(_canonical(payload), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def idempotent_write(
+    *,
+    model: type[models.Model],
+    key: str,
+    fingerprint: str,
+    write: Callable[[], T],
+    replay: Callable[[Any], T],
+) -> tuple[T, bool]:
+    """Run ``write`` once per key; return ``(result, replayed)``.
+
+    ``write`` must insert the ``model`` row holding ``idempotency_key`` and
+    ``request_fingerprint`` first, so that a concurrent request with the same
+    key waits on the unique index and then replays.
+    """
+
+    def replay_existing() -> tuple[T, bool] | None:
+        existing = model.objects.filter(idempotency_key=key).first()
+        if existing is None:
+            return None
+        if existing.request_fingerprint != fingerprint:
+            raise ApplicationError(API_IDEMPOTENCY_KEY_CONFLICT, extra={"idempotency_key": key})
+        return replay(existing), True
+
+    found = replay_existing()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return write(), False
+    except IntegrityError:
+        found = replay_existing()
+        if found is None:
+            raise
+        return found
