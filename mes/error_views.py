@@ -2,13 +2,23 @@
 
 from django.shortcuts import render
 
-from mes.errors import API_NOT_FOUND, SYS_INTERNAL, ErrorCode, json_error_response
+from mes.errors import (
+    API_NOT_FOUND,
+    API_PERMISSION_DENIED,
+    SYS_INTERNAL,
+    ErrorCode,
+    json_error_response,
+)
 
 
 def _respond(request, error: ErrorCode):
     if request.path.startswith("/api/"):
         return json_error_response(error)
     return render(request, "mes/error.html", {"error": error}, status=error.http_status)
+
+
+def permission_denied(request, exception=None):
+    return _respond(request, API_PERMISSION_DENIED)
 
 
 def not_found(request, exception=None):

@@ -29,6 +29,15 @@ T = TypeVar("T")
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
 
 
+class KeyAlreadyUsed(Exception):
+    """Raised by a ``write`` that finds, once it holds its locks, that its key is taken.
+
+    Writes that lock a parent row before inserting the key row (a work-order
+    transition) use it, so a concurrent duplicate replays instead of failing
+    on the state it finds changed.
+    """
+
+
 def idempotency_key_clean(key: str | None) -> str:
     if not key or not KEY_PATTERN.match(key):
         raise ApplicationError(
@@ -70,7 +79,8 @@ def idempotent_write(
 
     ``write`` must insert the ``model`` row holding ``idempotency_key`` and
     ``request_fingerprint`` first, so that a concurrent request with the same
-    key waits on the unique index and then replays.
+    key waits on the unique index and then replays - or, if it must lock
+    something first, check the key under that lock and raise ``KeyAlreadyUsed``.
     """
 
     def replay_existing() -> tuple[T, bool] | None:
@@ -87,7 +97,7 @@ def idempotent_write(
     try:
         with transaction.atomic():
             return write(), False
-    except IntegrityError:
+    except (IntegrityError, KeyAlreadyUsed):
         found = replay_existing()
         if found is None:
             raise

@@ -40,6 +40,31 @@ _INVENTORY_MASTER_DATA = [
     for model in ("material", "location", "batch")
 ]
 _RESERVE = ["inventory.add_stockreservation", "inventory.change_stockreservation"]
+_WORKORDERS_VIEW = [
+    f"workorders.view_{model}"
+    for model in (
+        "team",
+        "workcenter",
+        "routing",
+        "routingoperation",
+        "workorder",
+        "workorderoperation",
+        "workorderevent",
+        "shift",
+    )
+]
+_WORKORDERS_MASTER_DATA = [
+    f"workorders.{action}_{model}"
+    for action in ("add", "change")
+    for model in ("workcenter", "routing", "routingoperation", "routingcomponent", "team")
+]
+_OPERATE = ["workorders.operate_workorder"]
+_PLAN = [
+    "workorders.add_workorder",
+    "workorders.dispatch_workorder",
+    "workorders.cancel_workorder",
+]
+_LEAD = ["workorders.assign_workorder", "workorders.inspect_workorder"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.PLANNER: [
@@ -48,8 +73,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_INVENTORY_MASTER_DATA,
         *_RESERVE,
         "inventory.add_stockmovement",
+        *_WORKORDERS_VIEW,
+        *_WORKORDERS_MASTER_DATA,
+        *_PLAN,
     ],
-    Role.WORKER: [*_INVENTORY_VIEW, "inventory.add_stockmovement"],
+    Role.WORKER: [
+        *_INVENTORY_VIEW,
+        "inventory.add_stockmovement",
+        *_WORKORDERS_VIEW,
+        *_OPERATE,
+    ],
     Role.TEAM_LEADER: [
         "django_celery_beat.view_*",
         *_INVENTORY_VIEW,
@@ -57,6 +90,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.add_stockmovement",
         "inventory.adjust_stock",
         "inventory.reverse_stockmovement",
+        *_WORKORDERS_VIEW,
+        *_OPERATE,
+        *_LEAD,
     ],
     Role.SUPERVISOR: [
         "django_celery_beat.*",
@@ -70,8 +106,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.add_stockmovement",
         "inventory.adjust_stock",
         "inventory.reverse_stockmovement",
+        "workorders.*",
     ],
-    Role.MAINTENANCE: [*_INVENTORY_VIEW],
+    Role.MAINTENANCE: [*_INVENTORY_VIEW, *_WORKORDERS_VIEW],
 }
 
 

@@ -236,6 +236,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "WorkOrderStateEnum": "workorders.models.WorkOrderState",
+        "OperationStateEnum": "workorders.models.OperationState",
+        "ReservationStateEnum": "inventory.models.StockReservation.State",
+    },
 }
 
 # --- Logging: JSON lines on stdout ------------------------------------------

@@ -15,6 +15,7 @@ api_v1 = [
     path("me/", api.MeApi.as_view(), name="me"),
     path("error-codes/", api.ErrorCodeListApi.as_view(), name="error-codes"),
     path("", include("inventory.urls_api")),
+    path("", include("workorders.urls_api")),
 ]
 
 urlpatterns = [
@@ -32,5 +33,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
+handler403 = "mes.error_views.permission_denied"
 handler404 = "mes.error_views.not_found"
 handler500 = "mes.error_views.server_error"

@@ -14,8 +14,10 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def _plain_static_storage(settings):
-    """Pages render without a collectstatic run (make run does that one)."""
+def _fast_test_settings(settings):
+    """Pages render without a collectstatic run (make run does that one), and
+    test users get a cheap password hash."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

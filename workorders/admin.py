@@ -1,0 +1,211 @@
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from mes.errors import ApplicationError
+from workorders import services
+from workorders.models import (
+    Routing,
+    RoutingComponent,
+    RoutingOperation,
+    Shift,
+    Team,
+    TemporaryGrant,
+    WorkCenter,
+    WorkOrder,
+    WorkOrderEvent,
+    WorkOrderOperation,
+)
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "leader")
+    search_fields = ("code", "name")
+    filter_horizontal = ("members",)
+
+
+@admin.register(WorkCenter)
+class WorkCenterAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "capacity", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("code", "name")
+    filter_horizontal = ("teams",)
+
+
+class RoutingOperationInline(admin.TabularInline):
+    model = RoutingOperation
+    extra = 0
+    show_change_link = True
+
+
+class RoutingComponentInline(admin.TabularInline):
+    model = RoutingComponent
+    extra = 0
+    autocomplete_fields = ("material", "issue_location")
+
+
+@admin.register(Routing)
+class RoutingAdmin(admin.ModelAdmin):
+    list_display = ("code", "product", "is_default")
+    search_fields = ("code", "product__code", "product__name")
+    autocomplete_fields = ("product",)
+    inlines = [RoutingOperationInline]
+
+
+@admin.register(RoutingOperation)
+class RoutingOperationAdmin(admin.ModelAdmin):
+    list_display = ("routing", "sequence", "name", "work_center", "inspection_after")
+    search_fields = ("routing__code", "name")
+    inlines = [RoutingComponentInline]
+
+
+class OperationInline(admin.TabularInline):
+    model = WorkOrderOperation
+    fields = (
+        "sequence",
+        "name",
+        "work_center",
+        "state",
+        "input_quantity",
+        "good_quantity",
+        "scrap_quantity",
+        "assigned_to",
+        "accepted_by",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class EventInline(admin.TabularInline):
+    model = WorkOrderEvent
+    fields = (
+        "occurred_at",
+        "operation",
+        "transition",
+        "from_state",
+        "to_state",
+        "actor",
+        "grant",
+        "reason",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _transition_action(name: str, label):
+    def action(modeladmin, request, queryset):
+        for work_order in queryset.order_by("pk"):
+            try:
+                services.work_order_transition(
+                    actor=request.user,
+                    work_order_id=work_order.pk,
+                    transition=name,
+                    reason=str(_("From the admin")),
+                )
+            except ApplicationError as error:
+                modeladmin.message_user(
+                    request, f"{work_order.number}: {error.code} {error.message}", messages.ERROR
+                )
+
+    action.__name__ = f"transition_{name}"
+    action.short_description = label
+    return action
+
+
+@admin.register(WorkOrder)
+class WorkOrderAdmin(admin.ModelAdmin):
+    """Read-mostly: states change only through the actions, which call services."""
+
+    list_display = (
+        "number",
+        "product",
+        "quantity",
+        "completed_quantity",
+        "state",
+        "due_date",
+        "priority",
+        "source_reference",
+    )
+    list_filter = ("state", "due_date", "source")
+    search_fields = ("number", "product__code", "source_reference")
+    list_select_related = ("product",)
+    readonly_fields = [field.name for field in WorkOrder._meta.fields]
+    inlines = [OperationInline, EventInline]
+    actions = [
+        _transition_action("dispatch", _("Dispatch")),
+        _transition_action("pause", _("Pause")),
+        _transition_action("resume", _("Resume")),
+        _transition_action("close", _("Close")),
+        _transition_action("cancel", _("Cancel")),
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WorkOrderEvent)
+class WorkOrderEventAdmin(admin.ModelAdmin):
+    list_display = (
+        "occurred_at",
+        "work_order",
+        "operation",
+        "transition",
+        "from_state",
+        "to_state",
+        "actor",
+        "grant",
+    )
+    list_filter = ("transition", "to_state")
+    search_fields = ("work_order__number", "reason", "device_id")
+    list_select_related = ("work_order", "operation", "actor", "grant")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Shift)
+class ShiftAdmin(admin.ModelAdmin):
+    list_display = ("name", "starts", "ends", "weekdays")
+
+
+@admin.register(TemporaryGrant)
+class TemporaryGrantAdmin(admin.ModelAdmin):
+    list_display = ("user", "starts_at", "ends_at", "shift", "reason", "granted_by", "is_active")
+    list_filter = ("shift", "revoked_at")
+    search_fields = ("user__username", "reason")
+    filter_horizontal = ("permissions",)
+    readonly_fields = ("granted_by", "revoked_at")
+    actions = ["revoke_selected"]
+
+    @admin.display(boolean=True, description=_("active now"))
+    def is_active(self, grant):
+        now = timezone.now()
+        return grant.revoked_at is None and grant.starts_at <= now < grant.ends_at
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.granted_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Revoke the selected grants"))
+    def revoke_selected(self, request, queryset):
+        for grant in queryset:
+            services.temporary_grant_revoke(actor=request.user, grant_id=grant.pk)
