@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from integrations.services import outbox_message_create
 from inventory.models import Location, Material, MovementSource
 from inventory.services import MovementRequest, stock_move
 from mes.errors import API_PERMISSION_DENIED, ApplicationError
@@ -175,7 +176,29 @@ def _record(
     )
     subject.state = transition.target
     subject.save(update_fields=["state", "updated_at"])
+    if operation is None or name == "finish":
+        _tell_erp(work_order, operation, event)
     return event
+
+
+def _tell_erp(work_order: WorkOrder, operation: WorkOrderOperation | None, event) -> None:
+    """Order state changes and operation confirmations go to the ERP (outbox)."""
+    subject = "operation" if operation is not None else "work_order"
+    outbox_message_create(
+        event_type=f"{subject}.{event.transition}",
+        aggregate_key=f"work_order:{work_order.number}",
+        payload={
+            "work_order": work_order.number,
+            "source_reference": work_order.source_reference,
+            "operation": operation.sequence if operation is not None else None,
+            "transition": event.transition,
+            "from_state": event.from_state,
+            "to_state": event.to_state,
+            "occurred_at": event.occurred_at,
+            "actor": event.actor.get_username() if event.actor else None,
+            "data": event.data,
+        },
+    )
 
 
 def _system(ctx: _Context) -> _Context:

@@ -248,3 +248,31 @@ def test_time_accounting_from_events(new_work_order):
     assert times.running == timedelta(minutes=60 + 30)
     assert times.paused == timedelta(minutes=10)
     assert times.paused_by_reason == {"no tool": timedelta(minutes=10)}
+
+
+@pytest.mark.django_db
+def test_state_changes_and_confirmations_go_to_the_outbox_in_order(new_work_order):
+    from integrations.models import OutboxMessage
+
+    work_order = new_work_order(quantity=2)
+    work_order_transition(actor=None, work_order_id=work_order.pk, transition="dispatch")
+    run_operation(ops(work_order)[0])
+    messages = list(
+        OutboxMessage.objects.filter(aggregate_key=f"work_order:{work_order.number}").order_by("id")
+    )
+    assert [message.event_type for message in messages] == [
+        "work_order.dispatch",
+        "work_order.start",
+        "operation.finish",
+    ]
+    assert messages[-1].payload["data"]["good_quantity"] == "2.000000"
+
+
+@pytest.mark.django_db
+def test_a_refused_move_writes_no_outbox_message(new_work_order):
+    from integrations.models import OutboxMessage
+
+    work_order = new_work_order()
+    with pytest.raises(ApplicationError):
+        work_order_transition(actor=None, work_order_id=work_order.pk, transition="close")
+    assert OutboxMessage.objects.count() == 0
