@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 
 from inventory.models import (
     Location,
@@ -15,8 +15,6 @@ from inventory.models import (
     StockMovement,
 )
 
-AVAILABLE = ExpressionWrapper(F("on_hand") - F("reserved"), output_field=DecimalField())
-
 
 def stock_balance_list(
     *,
@@ -25,13 +23,18 @@ def stock_balance_list(
     location: str = "",
     batch: str = "",
     location_type: str = "",
+    under_location: str = "",
     below_safety_stock: bool = False,
     include_empty: bool = False,
 ) -> QuerySet[StockBalance]:
-    """Balances with material, location and batch joined, ordered for reading."""
-    balances = StockBalance.objects.select_related("material", "location", "batch").annotate(
-        available=AVAILABLE
-    )
+    """Balances with material, location and batch joined, ordered for reading.
+
+    ``location`` is one location exactly; ``under_location`` is a location and
+    everything below it (a warehouse, its zones and their bins). Available is
+    the model's ``available`` property: an annotation of that name cannot be
+    set on the instances.
+    """
+    balances = StockBalance.objects.select_related("material", "location", "batch")
     if not include_empty:
         balances = balances.exclude(on_hand=0, reserved=0)
     if search:
@@ -49,6 +52,13 @@ def stock_balance_list(
         balances = balances.filter(batch__number=batch)
     if location_type:
         balances = balances.filter(location__location_type=location_type)
+    if under_location:
+        # Locations nest warehouse > zone > bin, so three levels cover the tree.
+        balances = balances.filter(
+            Q(location__code=under_location)
+            | Q(location__parent__code=under_location)
+            | Q(location__parent__parent__code=under_location)
+        )
     if below_safety_stock:
         below = material_below_safety_stock_list().values("pk")
         balances = balances.filter(material__in=below)
@@ -71,8 +81,7 @@ def pending_putaway_list() -> QuerySet[StockBalance]:
     return (
         StockBalance.objects.select_related("material", "location", "batch")
         .filter(location__location_type=Location.Type.PENDING_PUTAWAY, on_hand__gt=0)
-        .annotate(available=AVAILABLE)
-        .order_by("updated_at")
+        .order_by("updated_at", "pk")
     )
 
 
@@ -105,6 +114,23 @@ def stock_movement_list(
     if occurred_to:
         movements = movements.filter(occurred_at__lt=occurred_to)
     return movements.order_by("-recorded_at", "-id")
+
+
+def material_movement_list(*, material: Material) -> QuerySet[StockMovement]:
+    """One material's movements, newest first, without their ledger entries.
+
+    Lighter than ``stock_movement_list``, so a long history pages and exports cheaply.
+    """
+    return (
+        StockMovement.objects.filter(material=material)
+        .select_related("material", "batch", "location", "to_location", "actor")
+        .order_by("-recorded_at", "-id")
+    )
+
+
+def location_list() -> QuerySet[Location]:
+    """Every location by code, for filters and pickers."""
+    return Location.objects.order_by("code")
 
 
 def stock_on_hand_at(
