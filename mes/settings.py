@@ -175,6 +175,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "monitoring.heartbeat",
         "schedule": env.float("MES_HEARTBEAT_SECONDS", default=30.0),
     },
+    "outbox-sweeper": {
+        "task": "integrations.sweep_outbox",
+        "schedule": env.float("MES_OUTBOX_SWEEP_SECONDS", default=60.0),
+    },
 }
 
 # --- Auth -------------------------------------------------------------------

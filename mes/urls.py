@@ -16,6 +16,7 @@ api_v1 = [
     path("error-codes/", api.ErrorCodeListApi.as_view(), name="error-codes"),
     path("", include("inventory.urls_api")),
     path("", include("workorders.urls_api")),
+    path("", include("integrations.urls_api")),
 ]
 
 urlpatterns = [

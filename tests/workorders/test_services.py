@@ -252,8 +252,15 @@ def test_time_accounting_from_events(new_work_order):
 
 @pytest.mark.django_db
 def test_state_changes_and_confirmations_go_to_the_outbox_in_order(new_work_order):
-    from integrations.models import OutboxMessage
+    from integrations.models import Node, OutboxMessage
 
+    Node.objects.create(
+        name="erp",
+        kind="erp",
+        transport="http_json",
+        base_url="http://127.0.0.1:9",
+        subscriptions=["work_order.", "operation."],
+    )
     work_order = new_work_order(quantity=2)
     work_order_transition(actor=None, work_order_id=work_order.pk, transition="dispatch")
     run_operation(ops(work_order)[0])

@@ -1,0 +1,136 @@
+"""How messages reach a node and records come from it: HTTP with JSON, or files.
+
+Each failure is classified with its own code, so operators can tell a target
+that is slow (timeout) from one that is down (refused) or broken (5xx).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.translation import gettext_lazy as _
+
+from integrations.models import Node, OutboxMessage
+from mes.errors import ErrorCode, register
+
+DELIVERY_TIMEOUT = register("INT-001", "B", _("The connected system did not answer in time."), 504)
+DELIVERY_REFUSED = register(
+    "INT-002", "B", _("The connected system could not be reached (connection refused)."), 502
+)
+DELIVERY_SERVER_ERROR = register(
+    "INT-003", "B", _("The connected system answered with a server error."), 502
+)
+DELIVERY_REJECTED = register("INT-004", "B", _("The connected system rejected the message."), 502)
+DEAD_LETTER = register(
+    "INT-005", "A", _("A message could not be delivered after all retries (dead letter)."), 502
+)
+NODE_MISCONFIGURED = register(
+    "INT-006", "B", _("The connected system is not configured completely."), 400
+)
+NODE_TOKEN_INVALID = register(
+    "INT-007", "C", _("The connected system's token is missing or wrong."), 401
+)
+UNKNOWN_RECORD_KIND = register("INT-008", "C", _("This kind of record is not known."), 400)
+RECORD_INVALID = register("INT-009", "C", _("An inbound record is not valid."), 400)
+
+
+class TransportFailure(Exception):
+    def __init__(self, error: ErrorCode, detail: str) -> None:
+        self.error = error
+        self.detail = detail[:500]
+        super().__init__(f"{error.code}: {self.detail}")
+
+
+def _auth(node: Node) -> tuple[dict[str, str], httpx.BasicAuth | None]:
+    if node.auth == Node.Auth.NONE:
+        return {}, None
+    secret = os.environ.get(node.secret_env or "", "")
+    if not secret:
+        raise TransportFailure(NODE_MISCONFIGURED, f"environment variable {node.secret_env!r}")
+    if node.auth == Node.Auth.BEARER:
+        return {"Authorization": f"Bearer {secret}"}, None
+    user, _sep, password = secret.partition(":")
+    return {}, httpx.BasicAuth(user, password)
+
+
+def _request(node: Node, method: str, path: str, **kwargs) -> httpx.Response:
+    if not node.base_url:
+        raise TransportFailure(NODE_MISCONFIGURED, "no base URL")
+    headers, basic = _auth(node)
+    headers.update(kwargs.pop("headers", {}))
+    try:
+        response = httpx.request(
+            method,
+            node.base_url.rstrip("/") + path,
+            headers=headers,
+            auth=basic,
+            timeout=httpx.Timeout(node.timeout_seconds),
+            **kwargs,
+        )
+    except httpx.TimeoutException as exc:
+        raise TransportFailure(DELIVERY_TIMEOUT, type(exc).__name__) from exc
+    except httpx.ConnectError as exc:
+        raise TransportFailure(DELIVERY_REFUSED, str(exc)) from exc
+    except httpx.HTTPError as exc:
+        raise TransportFailure(DELIVERY_REFUSED, f"{type(exc).__name__}: {exc}") from exc
+    if response.status_code >= 500:
+        raise TransportFailure(DELIVERY_SERVER_ERROR, f"HTTP {response.status_code}")
+    if response.status_code >= 400:
+        raise TransportFailure(
+            DELIVERY_REJECTED, f"HTTP {response.status_code}: {response.text[:200]}"
+        )
+    return response
+
+
+def message_body(message: OutboxMessage) -> dict[str, Any]:
+    return {
+        "message_id": str(message.message_id),
+        "event_type": message.event_type,
+        "aggregate_key": message.aggregate_key,
+        "payload": message.payload,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def send(node: Node, message: OutboxMessage) -> None:
+    """Deliver one message; raise TransportFailure with its code on failure."""
+    if node.transport == Node.Transport.FILE_DROP:
+        _drop_file(node, message)
+        return
+    _request(
+        node,
+        "POST",
+        "/mes/messages",
+        json=message_body(message),
+        headers={"X-Message-Id": str(message.message_id)},
+    )
+
+
+def _drop_file(node: Node, message: OutboxMessage) -> None:
+    if not node.drop_folder:
+        raise TransportFailure(NODE_MISCONFIGURED, "no drop folder")
+    folder = Path(node.drop_folder) / "outbox"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{message.message_id}.json"
+        partial = target.with_suffix(".part")
+        partial.write_text(json.dumps(message_body(message), cls=DjangoJSONEncoder))
+        partial.replace(target)  # atomic: a reader never sees half a file
+    except OSError as exc:
+        raise TransportFailure(DELIVERY_REFUSED, str(exc)) from exc
+
+
+def fetch(node: Node, kind: str, cursor: str | None) -> tuple[list[dict], str | None]:
+    """One page of records of ``kind`` after ``cursor`` (pull)."""
+    params = {"cursor": cursor} if cursor else {}
+    response = _request(node, "GET", f"/mes/export/{kind}", params=params)
+    try:
+        body = response.json()
+        return list(body["records"]), body.get("next_cursor")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TransportFailure(DELIVERY_REJECTED, f"unreadable answer: {exc}") from exc
