@@ -65,6 +65,11 @@ _PLAN = [
     "workorders.cancel_workorder",
 ]
 _LEAD = ["workorders.assign_workorder", "workorders.inspect_workorder"]
+_INTEGRATIONS_VIEW = [
+    "integrations.view_node",
+    "integrations.view_outboxmessage",
+    "integrations.view_inboundrecord",
+]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.PLANNER: [
@@ -76,6 +81,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_WORKORDERS_VIEW,
         *_WORKORDERS_MASTER_DATA,
         *_PLAN,
+        *_INTEGRATIONS_VIEW,
     ],
     Role.WORKER: [
         *_INVENTORY_VIEW,
@@ -93,6 +99,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_WORKORDERS_VIEW,
         *_OPERATE,
         *_LEAD,
+        *_INTEGRATIONS_VIEW,
     ],
     Role.SUPERVISOR: [
         "django_celery_beat.*",
@@ -107,6 +114,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.adjust_stock",
         "inventory.reverse_stockmovement",
         "workorders.*",
+        "integrations.*",
     ],
     Role.MAINTENANCE: [*_INVENTORY_VIEW, *_WORKORDERS_VIEW],
 }
