@@ -1,8 +1,8 @@
 import pytest
 
-from inventory.models import StockBalance
 from integrations.models import InboundRecord, Node
 from integrations.services import node_token_rotate
+from inventory.models import StockBalance
 from tests.factories import LocationFactory, MaterialFactory
 
 
