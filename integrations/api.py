@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integrations import selectors, services
+from integrations.errors import NODE_TOKEN_INVALID
 from integrations.models import Node
-from integrations.transports import NODE_TOKEN_INVALID
 from mes.errors import ApplicationError
 from mes.permissions import ModelPermissions
 

@@ -23,12 +23,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations import transports
+from integrations import errors, transports
 from integrations.models import InboundRecord, Node, OutboxMessage
 from mes.errors import ApplicationError
 from monitoring.services import incident_raise
@@ -37,7 +38,6 @@ logger = logging.getLogger("integrations")
 
 # Countdowns stay well below the Redis visibility timeout (settings: 3600 s).
 MAX_COUNTDOWN_SECONDS = 3000
-SWEEP_GRACE = timedelta(seconds=60)
 SWEEP_BATCH = 500
 
 
@@ -113,7 +113,9 @@ def outbox_message_deliver(*, message_id: int, now: datetime | None = None) -> D
     if message is None or message.state != OutboxMessage.State.PENDING:
         return DeliveryOutcome("skipped")
     node = message.node
-    claim_until = now + timedelta(seconds=node.timeout_seconds + 30)
+    claim_until = now + timedelta(
+        seconds=node.timeout_seconds + settings.OUTBOX_CLAIM_MARGIN_SECONDS
+    )
     claimed = (
         OutboxMessage.objects.filter(pk=message_id, state=OutboxMessage.State.PENDING)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
@@ -184,7 +186,7 @@ def _record_failure(message: OutboxMessage, failure, now: datetime) -> DeliveryO
         )
         if dead:
             incident_raise(
-                error=transports.DEAD_LETTER,
+                error=errors.DEAD_LETTER,
                 source=f"node:{node.name}",
                 category="integration",
                 detail={
@@ -214,7 +216,8 @@ def outbox_sweep(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     due = (
         OutboxMessage.objects.filter(
-            state=OutboxMessage.State.PENDING, next_attempt_at__lte=now - SWEEP_GRACE
+            state=OutboxMessage.State.PENDING,
+            next_attempt_at__lte=now - timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS),
         )
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         .order_by("pk")
@@ -279,9 +282,9 @@ def _decimal(value: Any, field: str) -> Decimal:
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
-        raise ApplicationError(transports.RECORD_INVALID, fields={field: ["not a number"]}) from exc
+        raise ApplicationError(errors.RECORD_INVALID, fields={field: ["not a number"]}) from exc
     if not number.is_finite():
-        raise ApplicationError(transports.RECORD_INVALID, fields={field: ["not a number"]})
+        raise ApplicationError(errors.RECORD_INVALID, fields={field: ["not a number"]})
     return number
 
 
@@ -337,14 +340,12 @@ def inbound_records_apply(
     """Apply each record at most once (by external id), each in its own transaction."""
     applier = INBOUND_APPLIERS.get(kind)
     if applier is None:
-        raise ApplicationError(transports.UNKNOWN_RECORD_KIND, extra={"kind": kind})
+        raise ApplicationError(errors.UNKNOWN_RECORD_KIND, extra={"kind": kind})
     results = []
     for record in records:
         external_id = record.get("external_id") if isinstance(record, dict) else None
         if not isinstance(external_id, str | int) or not str(external_id).strip():
-            error = ApplicationError(
-                transports.RECORD_INVALID, fields={"external_id": ["required"]}
-            )
+            error = ApplicationError(errors.RECORD_INVALID, fields={"external_id": ["required"]})
             results.append(InboundItemResult(None, "error", error=error.payload()))
             continue
         external_id = str(external_id)[:128]
@@ -378,7 +379,8 @@ def node_pull(*, node_id: int) -> dict[str, int]:
     counts: dict[str, int] = {}
     now = timezone.now()
     for kind in node.pull_kinds:
-        cursor = node.pull_cursors.get(kind)
+        # A snapshot is read whole each time; other kinds resume after their cursor.
+        cursor = None if kind == "stock_snapshot" else node.pull_cursors.get(kind)
         counts[kind] = 0
         while True:
             try:
@@ -399,7 +401,7 @@ def node_pull(*, node_id: int) -> dict[str, int]:
                 return counts
             inbound_records_apply(node=node, kind=kind, records=records, now=now)
             counts[kind] += len(records)
-            if next_cursor:
+            if next_cursor and kind != "stock_snapshot":
                 node.pull_cursors[kind] = next_cursor
                 Node.objects.filter(pk=node.pk).update(pull_cursors=node.pull_cursors)
             if not records or not next_cursor or next_cursor == cursor:

@@ -13,30 +13,16 @@ from typing import Any
 
 import httpx
 from django.core.serializers.json import DjangoJSONEncoder
-from django.utils.translation import gettext_lazy as _
 
+from integrations.errors import (
+    DELIVERY_REFUSED,
+    DELIVERY_REJECTED,
+    DELIVERY_SERVER_ERROR,
+    DELIVERY_TIMEOUT,
+    NODE_MISCONFIGURED,
+)
 from integrations.models import Node, OutboxMessage
-from mes.errors import ErrorCode, register
-
-DELIVERY_TIMEOUT = register("INT-001", "B", _("The connected system did not answer in time."), 504)
-DELIVERY_REFUSED = register(
-    "INT-002", "B", _("The connected system could not be reached (connection refused)."), 502
-)
-DELIVERY_SERVER_ERROR = register(
-    "INT-003", "B", _("The connected system answered with a server error."), 502
-)
-DELIVERY_REJECTED = register("INT-004", "B", _("The connected system rejected the message."), 502)
-DEAD_LETTER = register(
-    "INT-005", "A", _("A message could not be delivered after all retries (dead letter)."), 502
-)
-NODE_MISCONFIGURED = register(
-    "INT-006", "B", _("The connected system is not configured completely."), 400
-)
-NODE_TOKEN_INVALID = register(
-    "INT-007", "C", _("The connected system's token is missing or wrong."), 401
-)
-UNKNOWN_RECORD_KIND = register("INT-008", "C", _("This kind of record is not known."), 400)
-RECORD_INVALID = register("INT-009", "C", _("An inbound record is not valid."), 400)
+from mes.errors import ErrorCode
 
 
 class TransportFailure(Exception):

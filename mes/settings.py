@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After django_htmx's: an expired session sends htmx requests to the login page.
+    "mes.htmx.HtmxLoginRedirectMiddleware",
 ]
 
 ROOT_URLCONF = "mes.urls"
@@ -141,7 +143,11 @@ BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # Every retry countdown must stay below this, or Redis hands the task out again.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -162,6 +168,15 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_TIMEZONE = "UTC"
+# A request must not hang while the broker is down: publishing gives up fast
+# and the outbox sweeper enqueues what could not be sent.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -180,6 +195,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("MES_OUTBOX_SWEEP_SECONDS", default=60.0),
     },
 }
+
+# Outbox delivery: how long a worker's claim on a message outlives the node's
+# timeout, and how long past due a message must be before the sweeper
+# re-enqueues it (its own task should have run by then).
+OUTBOX_CLAIM_MARGIN_SECONDS = env.float("MES_OUTBOX_CLAIM_MARGIN_SECONDS", default=30.0)
+OUTBOX_SWEEP_GRACE_SECONDS = env.float("MES_OUTBOX_SWEEP_GRACE_SECONDS", default=60.0)
 
 # --- Auth -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -125,3 +125,9 @@ def test_log_lines_are_json_with_request_id_and_error_code():
     assert line["request_id"] == "req-42"
     assert line["error_code"] == "INV-001"
     assert "timestamp" in line and "user" in line
+
+
+def test_every_app_registers_its_codes_at_start_up():
+    prefixes = {code.split("-")[0] for code in errors.REGISTRY}
+    assert {"SYS", "API", "INV", "WO", "INT"} <= prefixes
+    assert "INT-101" in errors.REGISTRY and "INT-005" in errors.REGISTRY
