@@ -322,16 +322,12 @@ def _apply_production_order(node: Node, record: dict) -> dict:
     return {"work_order": work_order.number}
 
 
-def _apply_stock_snapshot_line(node: Node, record: dict) -> dict:
-    _decimal(record.get("quantity"), "quantity")
-    return {}  # kept as the inbound record; the nightly reconciliation reads them
-
-
 INBOUND_APPLIERS = {
     "purchase_receipts": _apply_purchase_receipt,
     "production_orders": _apply_production_order,
-    "stock_snapshot": _apply_stock_snapshot_line,
 }
+# Stock snapshots are not records to apply once: the nightly reconciliation
+# reads them whole (see docs/integrations.md).
 
 
 def inbound_records_apply(
@@ -379,8 +375,7 @@ def node_pull(*, node_id: int) -> dict[str, int]:
     counts: dict[str, int] = {}
     now = timezone.now()
     for kind in node.pull_kinds:
-        # A snapshot is read whole each time; other kinds resume after their cursor.
-        cursor = None if kind == "stock_snapshot" else node.pull_cursors.get(kind)
+        cursor = node.pull_cursors.get(kind)
         counts[kind] = 0
         while True:
             try:
@@ -401,7 +396,7 @@ def node_pull(*, node_id: int) -> dict[str, int]:
                 return counts
             inbound_records_apply(node=node, kind=kind, records=records, now=now)
             counts[kind] += len(records)
-            if next_cursor and kind != "stock_snapshot":
+            if next_cursor:
                 node.pull_cursors[kind] = next_cursor
                 Node.objects.filter(pk=node.pk).update(pull_cursors=node.pull_cursors)
             if not records or not next_cursor or next_cursor == cursor:

@@ -63,7 +63,13 @@ def test_make_run_serves_pages_and_runs_worker_and_beat_until_ctrl_c(tmp_path):
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
     }
-    env.update(MES_VAR_DIR=str(var_dir), PORT=str(port), MES_HEARTBEAT_SECONDS="1")
+    env.update(
+        MES_VAR_DIR=str(var_dir),
+        PORT=str(port),
+        MES_HEARTBEAT_SECONDS="1",
+        FAKE_ERP_PORT=str(_free_port()),
+        FAKE_WMS_PORT=str(_free_port()),
+    )
     log = (tmp_path / "make-run.log").open("w")
     process = subprocess.Popen(
         ["make", "run"],
@@ -86,7 +92,9 @@ def test_make_run_serves_pages_and_runs_worker_and_beat_until_ctrl_c(tmp_path):
         )
         assert _get(base + "/readyz")[0] == 200
         started = psutil.Process(process.pid).children(recursive=True)
-        assert len(started) >= 4  # honcho + web, worker, beat (+ their children)
+        assert len(started) >= 6  # honcho + web, worker, beat, fake ERP and WMS
+        status, _body = _get(f"http://127.0.0.1:{env['FAKE_ERP_PORT']}/_health")
+        assert status == 200
     finally:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
         try:
