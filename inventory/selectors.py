@@ -133,6 +133,13 @@ def location_list() -> QuerySet[Location]:
     return Location.objects.order_by("code")
 
 
+def pending_putaway_location_list() -> QuerySet[Location]:
+    """Open pending put-away locations by code: where finished goods can be reported."""
+    return Location.objects.filter(
+        location_type=Location.Type.PENDING_PUTAWAY, is_active=True
+    ).order_by("code")
+
+
 def stock_on_hand_at(
     *, material_id: int, location_id: int, batch_id: int | None, at: datetime
 ) -> Decimal:

@@ -41,7 +41,9 @@ class HtmxLoginRedirectMiddleware:
             return response
         # Back to the page the person sees; only a same-origin path is taken from the header.
         current_page = htmx.current_url_abs_path
-        target = redirect_to_login(current_page, login_url)["Location"] if current_page else login_url
+        target = login_url
+        if current_page:
+            target = redirect_to_login(current_page, login_url)["Location"]
         client_redirect = HttpResponseClientRedirect(target)
         client_redirect.cookies = response.cookies
         patch_vary_headers(client_redirect, ("HX-Request",))

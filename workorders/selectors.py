@@ -6,15 +6,34 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.utils import timezone
 
+from inventory.models import Material
 from workorders.models import (
     OperationState,
+    WorkCenter,
     WorkOrder,
     WorkOrderEvent,
     WorkOrderOperation,
     WorkOrderState,
+)
+from workorders.services import ACTIVE_STATES, ASSIGN, active_grant_for
+from workorders.transitions import (
+    OPERATE,
+    OPERATION_TRANSITIONS,
+    WORK_ORDER_TRANSITIONS,
+    Transition,
+    allowed_from,
 )
 
 
@@ -132,3 +151,137 @@ def operation_times(
         times.paused_by_reason = dict(paused)
         result[operation_id] = times
     return result
+
+
+# --- Planner pages ----------------------------------------------------------------
+# An order in one of these states is no longer late, whatever its due date.
+FINISHED_STATES = (WorkOrderState.CLOSED, WorkOrderState.CANCELLED)
+# The operation a list row shows: the first one that is in hand or waiting for hands.
+CURRENT_OPERATION_STATES = (
+    OperationState.READY,
+    OperationState.ACCEPTED,
+    OperationState.RUNNING,
+    OperationState.PAUSED,
+    OperationState.RETURNED,
+)
+
+
+def work_order_overview_list(
+    *,
+    state: str = "",
+    work_center: str = "",
+    due_before: date | None = None,
+    due_after: date | None = None,
+    search: str = "",
+    today: date | None = None,
+) -> QuerySet[WorkOrder]:
+    """``work_order_list`` with what a list row shows, in the same one query.
+
+    Each order carries ``current_operation_sequence``, ``current_operation_name``
+    and ``current_operation_state`` (the first operation ready, in hand or
+    returned; ``None`` when there is none) and ``is_overdue`` (due before
+    ``today`` and neither closed nor cancelled).
+    """
+    today = today or timezone.localdate()
+    current = WorkOrderOperation.objects.filter(
+        work_order=OuterRef("pk"), state__in=CURRENT_OPERATION_STATES
+    ).order_by("sequence")
+    return work_order_list(
+        state=state,
+        work_center=work_center,
+        due_before=due_before,
+        due_after=due_after,
+        search=search,
+    ).annotate(
+        current_operation_sequence=Subquery(current.values("sequence")[:1]),
+        current_operation_name=Subquery(current.values("name")[:1]),
+        current_operation_state=Subquery(current.values("state")[:1]),
+        is_overdue=ExpressionWrapper(
+            Q(due_date__lt=today) & ~Q(state__in=FINISHED_STATES), output_field=BooleanField()
+        ),
+    )
+
+
+def work_center_list() -> QuerySet[WorkCenter]:
+    """Active work centers by code, for filters and pickers."""
+    return WorkCenter.objects.filter(is_active=True).order_by("code")
+
+
+def routable_product_list() -> QuerySet[Material]:
+    """Active materials with a default routing that has operations: what an order can make."""
+    return (
+        Material.objects.filter(
+            is_active=True,
+            routings__is_default=True,
+            routings__operations__isnull=False,
+        )
+        .distinct()
+        .order_by("code")
+    )
+
+
+def permission_held(user, permission: str) -> bool:
+    """``user`` holds ``permission`` now: from a role or from an active temporary grant."""
+    return user.has_perm(permission) or active_grant_for(user, permission) is not None
+
+
+@dataclass
+class AvailableMoves:
+    """The moves one person may ask for now: on the order and per operation id."""
+
+    work_order: list[Transition] = field(default_factory=list)
+    operations: dict[int, list[Transition]] = field(default_factory=dict)
+
+
+def work_order_available_moves(*, user, work_order: WorkOrder) -> AvailableMoves:
+    """What a page offers ``user`` on ``work_order`` (with its operations prefetched).
+
+    It follows the transitions tables, the permissions (roles and temporary
+    grants) and the operator rules of ``workorders.services``: a worker
+    accepts operations of their teams' work centers or assigned to them, and
+    once accepted only the one who accepted moves it, unless they may assign.
+    The services check all of it again when the move is asked for.
+    """
+    held: dict[str, bool] = {}
+
+    def holds(permission: str) -> bool:
+        if permission not in held:
+            held[permission] = permission_held(user, permission)
+        return held[permission]
+
+    def manual(table: dict[str, Transition], state: str) -> list[Transition]:
+        return [
+            table[name]
+            for name in allowed_from(table, state)
+            if table[name].permission is not None and holds(table[name].permission)
+        ]
+
+    moves = AvailableMoves(work_order=manual(WORK_ORDER_TRANSITIONS, work_order.state))
+    if work_order.state not in ACTIVE_STATES or not holds(OPERATE):
+        return moves
+    operations = list(work_order.operations.all())
+    may_assign = holds(ASSIGN)
+    own_teams: set[int] = set()
+    teams_of_center: dict[int, set[int]] = defaultdict(set)
+    if not may_assign:
+        own_teams = set(user.teams.values_list("pk", flat=True))
+        links = WorkCenter.teams.through.objects.filter(
+            workcenter_id__in={operation.work_center_id for operation in operations}
+        ).values_list("workcenter_id", "team_id")
+        for work_center_id, team_id in links:
+            teams_of_center[work_center_id].add(team_id)
+    for operation in operations:
+        allowed = []
+        for transition in manual(OPERATION_TRANSITIONS, operation.state):
+            if may_assign:
+                allowed.append(transition)
+            elif transition.name == "accept":
+                assigned_elsewhere = operation.assigned_to_id not in (None, user.pk)
+                center_teams = teams_of_center[operation.work_center_id]
+                if not assigned_elsewhere and (not center_teams or center_teams & own_teams):
+                    allowed.append(transition)
+            elif operation.accepted_by_id in (None, user.pk):
+                allowed.append(transition)
+        if allowed:
+            moves.operations[operation.pk] = allowed
+    return moves

@@ -687,6 +687,8 @@ def _post_completion(work_order, good: Decimal, event) -> None:
                 movement_type="completion",
                 material=work_order.product.code,
                 location=work_order.completion_location.code,
+                # A batch-tracked product's batch is the work order that made it.
+                batch=work_order.number if work_order.product.is_batch_tracked else None,
                 quantity=new_goods,
                 reference=work_order.number,
             ),

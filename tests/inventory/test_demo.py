@@ -11,6 +11,13 @@ from inventory.selectors import (
     material_below_safety_stock_list,
     pending_putaway_list,
 )
+from mes.management.commands import demo_data as demo_data_command
+
+
+@pytest.fixture(autouse=True)
+def _inventory_demo_only(monkeypatch):
+    """The inventory demo on its own: other apps' demo data move stock of their own."""
+    monkeypatch.setattr(demo_data_command, "APP_DEMO_MODULES", ["inventory.demo"])
 
 
 def demo_data() -> str:

@@ -283,3 +283,18 @@ def test_a_refused_move_writes_no_outbox_message(new_work_order):
     with pytest.raises(ApplicationError):
         work_order_transition(actor=None, work_order_id=work_order.pk, transition="close")
     assert OutboxMessage.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_batch_tracked_product_completes_into_a_batch_named_after_the_order(
+    plant, new_work_order
+):
+    plant["product"].is_batch_tracked = True
+    plant["product"].save()
+    work_order = new_work_order(quantity=3)
+    work_order_transition(actor=None, work_order_id=work_order.pk, transition="dispatch")
+    for operation in ops(work_order):
+        operation.refresh_from_db()
+        run_operation(operation)
+    balance = StockBalance.objects.get(material=plant["product"], location=plant["pending"])
+    assert balance.batch.number == work_order.number and balance.on_hand == 3
