@@ -8,6 +8,7 @@ and replays) reads these rows; the receiver deduplicates by ``message_id``.
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -62,6 +63,14 @@ class Node(models.Model):
         default=dict,
         blank=True,
         help_text=_('Columns per field for imported files, e.g. {"material": ["料号"]}.'),
+    )
+    location_mapping = models.JSONField(
+        _("location mapping"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            'This system\'s warehouse or location codes to ours, e.g. {"成品仓": "FG-A-01"}.'
+        ),
     )
     timeout_seconds = models.FloatField(_("timeout (s)"), default=10)
     max_retries = models.PositiveSmallIntegerField(_("retries"), default=3)
@@ -148,3 +157,196 @@ class InboundRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.node_id}:{self.kind}:{self.external_id}"
+
+
+class InboundFile(models.Model):
+    """A file imported all or nothing; the same file is imported once."""
+
+    class Kind(models.TextChoices):
+        STOCK_COUNT = "stock_count", _("Stock count (on hand becomes the file's quantity)")
+        PURCHASE_RECEIPTS = "purchase_receipts", _("Purchase receipts")
+
+    class State(models.TextChoices):
+        IMPORTED = "imported", _("Imported")
+        REJECTED = "rejected", _("Rejected")
+
+    node = models.ForeignKey(
+        Node, verbose_name=_("from"), on_delete=models.PROTECT, related_name="files"
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind)
+    filename = models.CharField(_("file"), max_length=255)
+    sha256 = models.CharField(max_length=64)
+    state = models.CharField(_("state"), max_length=16, choices=State)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    encoding = models.CharField(_("encoding"), max_length=32, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("imported file")
+        verbose_name_plural = _("imported files")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["node", "kind", "sha256"],
+                condition=models.Q(state="imported"),
+                name="inbound_file_imported_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class ReconciliationRun(models.Model):
+    """One comparison of our stock at a cut-off time with ERP and WMS snapshots."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", _("Nightly schedule")
+        MANUAL = "manual", _("Started from the page")
+        COMMAND = "command", _("Command line")
+
+    class State(models.TextChoices):
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    run_date = models.DateField(_("night of"), db_index=True)
+    trigger = models.CharField(_("started by"), max_length=16, choices=Trigger)
+    state = models.CharField(_("state"), max_length=16, choices=State, default=State.RUNNING)
+    cutoff_at = models.DateTimeField(_("snapshot cut-off"))
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    progress = models.PositiveSmallIntegerField(_("progress %"), default=0)
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reconciliation run")
+        verbose_name_plural = _("reconciliation runs")
+        ordering = ["-started_at"]
+        constraints = [
+            # Exactly one scheduled run per night, however many beats fire.
+            models.UniqueConstraint(
+                fields=["run_date"],
+                condition=models.Q(trigger="schedule"),
+                name="reconciliation_one_scheduled_run_per_night",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_date} {self.get_trigger_display()}"
+
+
+class SnapshotLine(models.Model):
+    """Staging: one line of another system's stock snapshot, loaded in bulk."""
+
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="+")
+    system = models.CharField(max_length=16)
+    material_code = models.CharField(max_length=64)
+    batch = models.CharField(max_length=64, default="", blank=True)
+    location = models.CharField(max_length=64)
+    quantity = models.DecimalField(max_digits=18, decimal_places=6)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["run", "system", "material_code", "batch", "location"],
+                name="snapshot_line_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system}:{self.material_code}/{self.batch}@{self.location}"
+
+
+class RepairPolicy(models.Model):
+    """Which system is right for some stock, and how big a repair may go unasked."""
+
+    class Truth(models.TextChoices):
+        ERP = "erp", _("ERP")
+        WMS = "wms", _("WMS")
+        MES = "mes", _("MES")
+
+    category = models.CharField(
+        _("material category"), max_length=64, blank=True, help_text=_("Empty: any.")
+    )
+    location_type = models.CharField(
+        _("location type"), max_length=20, blank=True, help_text=_("Empty: any.")
+    )
+    source_of_truth = models.CharField(_("source of truth"), max_length=8, choices=Truth)
+    auto_limit_quantity = models.DecimalField(
+        _("repair without approval up to (quantity)"), max_digits=18, decimal_places=6, default=0
+    )
+    auto_limit_percent = models.DecimalField(
+        _("and up to (% of the true quantity)"), max_digits=6, decimal_places=2, default=0
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), default=10, help_text=_("Lower wins when several policies match.")
+    )
+
+    class Meta:
+        verbose_name = _("repair policy")
+        verbose_name_plural = _("repair policies")
+        ordering = ["priority", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.category or '*'} / {self.location_type or '*'} -> {self.source_of_truth}"
+
+
+class Discrepancy(models.Model):
+    class Kind(models.TextChoices):
+        QUANTITY_MISMATCH = "quantity_mismatch", _("Quantity mismatch")
+        MISSING_IN_MES = "missing_in_mes", _("Missing in MES")
+        MISSING_IN_ERP = "missing_in_erp", _("Missing in ERP")
+        MISSING_IN_WMS = "missing_in_wms", _("Missing in WMS")
+        UNKNOWN_MATERIAL = "unknown_material", _("Unknown material")
+        UNKNOWN_BATCH = "unknown_batch", _("Unknown batch")
+
+    class Repair(models.TextChoices):
+        NONE = "none", _("No repair (report only)")
+        APPLIED = "applied", _("Repaired")
+        PENDING = "pending", _("Waiting for approval")
+        REJECTED = "rejected", _("Rejected")
+        OUTBOUND = "outbound", _("Correction sent to the other system")
+
+    run = models.ForeignKey(
+        ReconciliationRun, on_delete=models.CASCADE, related_name="discrepancies"
+    )
+    system = models.CharField(_("compared with"), max_length=16)
+    kind = models.CharField(_("class"), max_length=20, choices=Kind, db_index=True)
+    material_code = models.CharField(_("material"), max_length=64, db_index=True)
+    batch = models.CharField(_("batch"), max_length=64, blank=True)
+    location = models.CharField(_("location"), max_length=64, db_index=True)
+    mes_quantity = models.DecimalField(_("MES"), max_digits=18, decimal_places=6)
+    other_quantity = models.DecimalField(_("other system"), max_digits=18, decimal_places=6)
+    difference = models.DecimalField(
+        _("difference"), max_digits=18, decimal_places=6, help_text=_("Other system minus MES.")
+    )
+    repair = models.CharField(
+        _("repair"), max_length=16, choices=Repair, default=Repair.NONE, db_index=True
+    )
+    repair_movement_id = models.BigIntegerField(_("repair movement"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("discrepancy")
+        verbose_name_plural = _("discrepancies")
+        ordering = ["run", "material_code", "batch", "location"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.material_code}@{self.location}"

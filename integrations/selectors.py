@@ -36,3 +36,9 @@ def node_sync_status_list() -> list[NodeSyncStatus]:
         NodeSyncStatus(node, node.backlog, node.oldest_pending_at, node.dead_letters)
         for node in nodes
     ]
+
+
+def inbound_file_list():
+    from integrations.models import InboundFile
+
+    return InboundFile.objects.select_related("node", "actor").order_by("-id")

@@ -30,7 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations import errors, transports
-from integrations.models import InboundRecord, Node, OutboxMessage
+from integrations.models import InboundFile, InboundRecord, Node, OutboxMessage
 from mes.errors import ApplicationError
 from monitoring.services import incident_raise
 
@@ -428,3 +428,139 @@ def node_pull_schedule_ensure(*, node_id: int, every_minutes: int = 5) -> None:
         args=json.dumps([node.pk]),
         enabled=node.is_active,
     )
+
+
+# --- File imports (all or nothing) ----------------------------------------------------------
+class _RollBack(Exception):
+    pass
+
+
+def _row_error(row: int, field: str, error, value: str = "") -> dict[str, Any]:
+    return {
+        "row": row,
+        "field": field,
+        "code": error.code,
+        "message": str(error.message),
+        "value": value,
+    }
+
+
+def inbound_file_import(
+    *, actor, node: Node, kind: str, data: bytes, filename: str
+) -> tuple[InboundFile, bool]:
+    """Import a stock file all or nothing; ``(file, already_imported)``.
+
+    Every row is parsed and checked first (encodings, headers, numbers, codes
+    that Excel mangled); any problem rejects the whole file with each row's
+    reason. The rows are then applied in one transaction through
+    ``inventory.services``; a row refused there rolls back every row. The
+    same file (by SHA-256) is imported once.
+    """
+    from integrations.errors import IMPORT_AMBIGUOUS_CODE, IMPORT_VALUE_MISSING
+    from integrations.importers import material_code_candidates, parse_stock_rows
+    from inventory.errors import UNKNOWN_MATERIAL
+    from inventory.models import Material
+    from inventory.services import MovementRequest, stock_move
+    from mes.errors import API_PERMISSION_DENIED
+
+    needed = ["integrations.add_inboundfile", "inventory.add_stockmovement"]
+    if kind == InboundFile.Kind.STOCK_COUNT:
+        needed.append("inventory.adjust_stock")  # a count is an adjustment
+    if actor is not None and not actor.has_perms(needed):
+        raise ApplicationError(API_PERMISSION_DENIED)
+    if kind not in InboundFile.Kind.values:
+        raise ApplicationError(errors.UNKNOWN_RECORD_KIND, extra={"kind": kind})
+    digest = hashlib.sha256(data).hexdigest()
+    existing = InboundFile.objects.filter(
+        node=node, kind=kind, sha256=digest, state=InboundFile.State.IMPORTED
+    ).first()
+    if existing is not None:
+        return existing, True
+
+    parsed = parse_stock_rows(data, filename, node.field_mapping or None)
+    problems = [
+        {
+            "row": error.row_number,
+            "field": error.field,
+            "code": error.code,
+            "message": str(error.message),
+            "value": error.value,
+        }
+        for error in parsed.errors
+    ]
+    codes: dict[str, str] = {}
+    if not problems:
+        candidates = material_code_candidates(
+            {row.material_code for row in parsed.rows},
+            Material.objects.values_list("code", flat=True),
+        )
+        for row in parsed.rows:
+            found = candidates.get(row.material_code, ())
+            if len(found) == 1:
+                codes[row.material_code] = found[0]
+            elif found:
+                problems.append(_row_error(row.row_number, "material", IMPORT_AMBIGUOUS_CODE))
+            else:
+                problems.append(
+                    _row_error(row.row_number, "material", UNKNOWN_MATERIAL, row.material_code)
+                )
+            if not row.location:
+                problems.append(_row_error(row.row_number, "location", IMPORT_VALUE_MISSING))
+
+    movement_type = "count" if kind == InboundFile.Kind.STOCK_COUNT else "receipt"
+    if not problems:
+        try:
+            with transaction.atomic():
+                for row in parsed.rows:
+                    try:
+                        stock_move(
+                            actor=actor,
+                            idempotency_key=f"{node.name}:file:{digest[:32]}:{row.row_number}",
+                            request=MovementRequest(
+                                movement_type=movement_type,
+                                material=codes[row.material_code],
+                                location=node.location_mapping.get(row.location, row.location),
+                                batch=row.batch,
+                                quantity=row.quantity,
+                                occurred_at=row.occurred_at,
+                                reference=filename[:100],
+                            ),
+                            source=node.kind if node.kind in ("erp", "wms") else "api",
+                        )
+                    except ApplicationError as error:
+                        field_name = next(iter(error.fields), "")
+                        problems.append(
+                            {
+                                "row": row.row_number,
+                                "field": field_name,
+                                "code": error.code,
+                                "message": str(error.message),
+                                "value": "",
+                            }
+                        )
+                if problems:
+                    raise _RollBack
+        except _RollBack:
+            pass
+
+    state = InboundFile.State.REJECTED if problems else InboundFile.State.IMPORTED
+    try:
+        with transaction.atomic():
+            record = InboundFile.objects.create(
+                node=node,
+                kind=kind,
+                filename=filename[:255],
+                sha256=digest,
+                state=state,
+                rows=len(parsed.rows),
+                errors=problems,
+                encoding=parsed.encoding or "xlsx",
+                actor=actor,
+            )
+    except IntegrityError:  # the same file finished importing in parallel
+        return InboundFile.objects.get(
+            node=node, kind=kind, sha256=digest, state=InboundFile.State.IMPORTED
+        ), True
+    if state == InboundFile.State.IMPORTED:
+        Node.objects.filter(pk=node.pk).update(last_inbound_success_at=timezone.now())
+    return record, False

@@ -18,3 +18,11 @@ def sweep_outbox() -> int:
 @shared_task(name="integrations.pull_node", ignore_result=True)
 def pull_node(node_id: int) -> dict:
     return services.node_pull(node_id=node_id)
+
+
+@shared_task(name="integrations.nightly_reconciliation", ignore_result=True)
+def nightly_reconciliation() -> int | None:
+    from integrations.reconciliation import reconciliation_run_nightly
+
+    run = reconciliation_run_nightly()
+    return run.pk if run else None

@@ -69,6 +69,7 @@ _INTEGRATIONS_VIEW = [
     "integrations.view_node",
     "integrations.view_outboxmessage",
     "integrations.view_inboundrecord",
+    "integrations.view_inboundfile",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -82,6 +83,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_WORKORDERS_MASTER_DATA,
         *_PLAN,
         *_INTEGRATIONS_VIEW,
+        "integrations.add_inboundfile",
     ],
     Role.WORKER: [
         *_INVENTORY_VIEW,
@@ -100,6 +102,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_OPERATE,
         *_LEAD,
         *_INTEGRATIONS_VIEW,
+        "integrations.add_inboundfile",
     ],
     Role.SUPERVISOR: [
         "django_celery_beat.*",

@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -37,6 +38,8 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# Factory local time: schedules (the 02:00 reconciliation), shifts, reports.
+TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -167,7 +170,8 @@ else:
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_TIMEZONE = "UTC"
+# Crontab schedules (the 02:00 reconciliation) are in factory local time.
+CELERY_TIMEZONE = TIME_ZONE
 # A request must not hang while the broker is down: publishing gives up fast
 # and the outbox sweeper enqueues what could not be sent.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
@@ -190,6 +194,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "monitoring.heartbeat",
         "schedule": env.float("MES_HEARTBEAT_SECONDS", default=30.0),
     },
+    "nightly-reconciliation": {
+        "task": "integrations.nightly_reconciliation",
+        "schedule": crontab(hour=2, minute=0),
+    },
     "outbox-sweeper": {
         "task": "integrations.sweep_outbox",
         "schedule": env.float("MES_OUTBOX_SWEEP_SECONDS", default=60.0),
@@ -201,6 +209,8 @@ CELERY_BEAT_SCHEDULE = {
 # re-enqueues it (its own task should have run by then).
 OUTBOX_CLAIM_MARGIN_SECONDS = env.float("MES_OUTBOX_CLAIM_MARGIN_SECONDS", default=30.0)
 OUTBOX_SWEEP_GRACE_SECONDS = env.float("MES_OUTBOX_SWEEP_GRACE_SECONDS", default=60.0)
+# More differences than this in one reconciliation run raise a B incident.
+RECONCILIATION_INCIDENT_THRESHOLD = env.int("MES_RECONCILIATION_INCIDENT_THRESHOLD", default=50)
 
 # --- Auth -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -217,7 +227,6 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
 

@@ -1,0 +1,575 @@
+"""The nightly reconciliation: our stock at a cut-off against ERP and WMS snapshots.
+
+Set-based: snapshot lines are loaded into a staging table in bulk (COPY on
+PostgreSQL), our balance at the cut-off is summed from the ledger in SQL, and
+one FULL OUTER JOIN per system classifies and stores every difference. Python
+only loops over the differences that a policy lets it repair, and repairs go
+through ``inventory.services`` as adjustments tagged *exception-recovered
+data*, dated at the cut-off, with idempotency keys made of the night, the
+system and the balance key - so re-running a night (after a crash, or twice)
+applies nothing a second time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from integrations.models import (
+    Discrepancy,
+    ReconciliationRun,
+    RepairPolicy,
+    SnapshotLine,
+)
+from mes.errors import ApplicationError, register
+
+logger = logging.getLogger("integrations.reconciliation")
+
+RUN_FAILED = register("REC-001", "A", _("The nightly reconciliation failed."), 500)
+MANY_DIFFERENCES = register(
+    "REC-002", "B", _("The reconciliation found more differences than expected."), 200
+)
+RUN_NOT_FOUND = register("REC-003", "C", _("This reconciliation run is not known."), 404)
+NOT_PENDING = register("REC-004", "C", _("This difference is not waiting for approval."), 409)
+
+RECOVERED_REASON = "exception-recovered data"
+SYSTEMS = ("erp", "wms")
+
+
+@dataclass(frozen=True)
+class SnapshotRow:
+    material_code: str
+    batch: str
+    location: str
+    quantity: Decimal
+
+
+def default_cutoff(run_date: date) -> datetime:
+    """Midnight at the start of the night's date, factory local time."""
+    return timezone.make_aware(datetime.combine(run_date, time(0, 0)))
+
+
+# --- Runs --------------------------------------------------------------------------
+def reconciliation_run_start(
+    *,
+    trigger: str,
+    run_date: date | None = None,
+    cutoff_at: datetime | None = None,
+    dry_run: bool = False,
+    actor=None,
+) -> tuple[ReconciliationRun, bool]:
+    """Open a run; ``(run, fresh)``. A scheduled night that already ran is not run again.
+
+    A scheduled run that failed or stopped halfway is re-opened: its staging
+    and discrepancies are cleared and recomputed, and its repairs replay by key.
+    """
+    run_date = run_date or timezone.localdate()
+    cutoff_at = cutoff_at or default_cutoff(run_date)
+    if trigger != ReconciliationRun.Trigger.SCHEDULE:
+        run = ReconciliationRun.objects.create(
+            run_date=run_date,
+            trigger=trigger,
+            cutoff_at=cutoff_at,
+            dry_run=dry_run,
+            started_by=actor,
+        )
+        return run, True
+    try:
+        with transaction.atomic():
+            run = ReconciliationRun.objects.create(
+                run_date=run_date, trigger=trigger, cutoff_at=cutoff_at, dry_run=dry_run
+            )
+            return run, True
+    except IntegrityError:
+        run = ReconciliationRun.objects.get(run_date=run_date, trigger=trigger)
+    if run.state == ReconciliationRun.State.SUCCEEDED:
+        return run, False
+    with transaction.atomic():
+        locked = ReconciliationRun.objects.select_for_update().get(pk=run.pk)
+        if locked.state == ReconciliationRun.State.SUCCEEDED:
+            return locked, False
+        SnapshotLine.objects.filter(run=locked).delete()
+        Discrepancy.objects.filter(run=locked).delete()
+        locked.state, locked.error, locked.progress = ReconciliationRun.State.RUNNING, "", 0
+        locked.save(update_fields=["state", "error", "progress"])
+    return locked, True
+
+
+def _progress(run: ReconciliationRun, percent: int) -> None:
+    run.progress = percent
+    ReconciliationRun.objects.filter(pk=run.pk).update(progress=percent)
+
+
+def snapshot_load(run: ReconciliationRun, system: str, rows: Iterable[SnapshotRow]) -> int:
+    """Load snapshot rows into staging: COPY on PostgreSQL, batched inserts elsewhere.
+
+    ``rows`` is consumed as a stream, in chunks, so memory stays bounded.
+    """
+    count = 0
+    chunk: list[SnapshotRow] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= 50_000:
+            count += _load_chunk(run, system, chunk)
+            chunk = []
+    if chunk:
+        count += _load_chunk(run, system, chunk)
+    return count
+
+
+def _load_chunk(run: ReconciliationRun, system: str, rows: list[SnapshotRow]) -> int:
+    if connection.vendor == "postgresql":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        for row in rows:
+            writer.writerow(
+                [run.pk, system, row.material_code, row.batch or "", row.location, row.quantity]
+            )
+        buffer.seek(0)
+        with connection.cursor() as cursor:
+            cursor.copy_expert(
+                f"COPY {SnapshotLine._meta.db_table} "
+                "(run_id, system, material_code, batch, location, quantity) "
+                "FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (batch))",
+                buffer,
+            )
+    else:
+        SnapshotLine.objects.bulk_create(
+            (
+                SnapshotLine(
+                    run=run,
+                    system=system,
+                    material_code=row.material_code,
+                    batch=row.batch or "",
+                    location=row.location,
+                    quantity=row.quantity,
+                )
+                for row in rows
+            ),
+            batch_size=2000,
+        )
+    return len(rows)
+
+
+# The diff, in SQL. Our side is summed from the ledger at the cut-off, so
+# movements recorded after the export was taken are not differences.
+_DIFF_SQL = """
+INSERT INTO {discrepancy} (
+    run_id, system, kind, material_code, batch, location,
+    mes_quantity, other_quantity, difference, repair, repair_movement_id
+)
+SELECT
+    %(run)s, %(system)s,
+    CASE
+        WHEN snap.material_code IS NOT NULL AND known.id IS NULL THEN 'unknown_material'
+        WHEN snap.material_code IS NOT NULL AND snap.batch <> '' AND known_batch.id IS NULL
+            THEN 'unknown_batch'
+        WHEN mes.qty IS NULL OR mes.qty = 0 THEN 'missing_in_mes'
+        WHEN snap.qty IS NULL OR snap.qty = 0 THEN %(missing_other)s
+        ELSE 'quantity_mismatch'
+    END,
+    COALESCE(mes.material_code, snap.material_code),
+    COALESCE(mes.batch, snap.batch),
+    COALESCE(mes.location, snap.location),
+    COALESCE(mes.qty, 0),
+    COALESCE(snap.qty, 0),
+    COALESCE(snap.qty, 0) - COALESCE(mes.qty, 0),
+    'none', NULL
+FROM (
+    SELECT m.code AS material_code, COALESCE(b.number, '') AS batch, l.code AS location,
+           SUM(e.quantity) AS qty
+    FROM {ledger} e
+    JOIN {material} m ON m.id = e.material_id
+    JOIN {location} l ON l.id = e.location_id
+    LEFT JOIN {batch} b ON b.id = e.batch_id
+    WHERE e.occurred_at <= %(cutoff)s
+    GROUP BY m.code, COALESCE(b.number, ''), l.code
+) mes
+FULL OUTER JOIN (
+    SELECT material_code, batch, location, SUM(quantity) AS qty
+    FROM {snapshot}
+    WHERE run_id = %(run)s AND system = %(system)s
+    GROUP BY material_code, batch, location
+) snap
+    ON snap.material_code = mes.material_code
+    AND snap.batch = mes.batch
+    AND snap.location = mes.location
+LEFT JOIN {material} known ON known.code = snap.material_code
+LEFT JOIN {batch} known_batch
+    ON known_batch.material_id = known.id AND known_batch.number = snap.batch
+WHERE ROUND(COALESCE(snap.qty, 0) - COALESCE(mes.qty, 0), 6) <> 0
+"""
+
+
+def _diff(run: ReconciliationRun, system: str) -> int:
+    from inventory.models import Batch, Location, Material, StockLedgerEntry
+
+    sql = _DIFF_SQL.format(
+        discrepancy=Discrepancy._meta.db_table,
+        ledger=StockLedgerEntry._meta.db_table,
+        material=Material._meta.db_table,
+        location=Location._meta.db_table,
+        batch=Batch._meta.db_table,
+        snapshot=SnapshotLine._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "run": run.pk,
+                "system": system,
+                "cutoff": run.cutoff_at,
+                "missing_other": f"missing_in_{system}",
+            },
+        )
+        return cursor.rowcount
+
+
+# --- Repairs -----------------------------------------------------------------------
+def _policy_for(policies: list[RepairPolicy], category: str, location_type: str):
+    for policy in policies:
+        if policy.category and policy.category != category:
+            continue
+        if policy.location_type and policy.location_type != location_type:
+            continue
+        return policy
+    return None
+
+
+def _within_limit(policy: RepairPolicy, discrepancy: Discrepancy) -> bool:
+    size = abs(discrepancy.difference)
+    if size > policy.auto_limit_quantity:
+        return False
+    truth = abs(discrepancy.other_quantity)
+    if truth == 0:
+        return policy.auto_limit_percent >= 100
+    return size * 100 / truth <= policy.auto_limit_percent
+
+
+def repair_key(run: ReconciliationRun, discrepancy: Discrepancy) -> str:
+    """Same night, system and balance -> same key: a repair applies once."""
+    return (
+        f"recon:{run.run_date.isoformat()}:{discrepancy.system}:{discrepancy.material_code}:"
+        f"{discrepancy.batch}:{discrepancy.location}"
+    )[:128]
+
+
+def _apply_repair(run: ReconciliationRun, discrepancy: Discrepancy, actor=None) -> None:
+    from inventory.models import MovementSource
+    from inventory.services import MovementRequest, stock_move
+
+    result = stock_move(
+        actor=actor,
+        idempotency_key=repair_key(run, discrepancy),
+        request=MovementRequest(
+            movement_type="adjustment",
+            material=discrepancy.material_code,
+            location=discrepancy.location,
+            batch=discrepancy.batch or None,
+            quantity=discrepancy.difference,
+            reason=RECOVERED_REASON,
+            reference=f"reconciliation:{run.pk}:{discrepancy.pk}",
+            occurred_at=run.cutoff_at,
+            note=f"{discrepancy.system} {discrepancy.get_kind_display()}",
+        ),
+        source=MovementSource.RECONCILIATION,
+    )
+    discrepancy.repair = Discrepancy.Repair.APPLIED
+    discrepancy.repair_movement_id = result.movement.pk
+    discrepancy.save(update_fields=["repair", "repair_movement_id"])
+
+
+def _send_correction(discrepancy: Discrepancy) -> None:
+    """MES is right: tell the other system (through the outbox)."""
+    from integrations.services import outbox_message_create
+
+    with transaction.atomic():
+        outbox_message_create(
+            event_type=f"stock.correction.{discrepancy.system}",
+            aggregate_key=f"material:{discrepancy.material_code}",
+            payload={
+                "material": discrepancy.material_code,
+                "batch": discrepancy.batch or None,
+                "location": discrepancy.location,
+                "quantity": str(-discrepancy.difference),
+                "mes_quantity": str(discrepancy.mes_quantity),
+                "reason": RECOVERED_REASON,
+            },
+        )
+        discrepancy.repair = Discrepancy.Repair.OUTBOUND
+        discrepancy.save(update_fields=["repair"])
+
+
+REPAIRABLE = {
+    Discrepancy.Kind.QUANTITY_MISMATCH,
+    Discrepancy.Kind.MISSING_IN_MES,
+    Discrepancy.Kind.MISSING_IN_ERP,
+    Discrepancy.Kind.MISSING_IN_WMS,
+}
+
+
+def _repair(run: ReconciliationRun) -> dict[str, int]:
+    from inventory.models import Location, Material
+
+    policies = list(RepairPolicy.objects.order_by("priority", "pk"))
+    counts = {"applied": 0, "pending": 0, "outbound": 0, "failed": 0}
+    if not policies:
+        return counts
+    candidates = Discrepancy.objects.filter(run=run, kind__in=REPAIRABLE, repair="none")
+    categories = dict(
+        Material.objects.filter(code__in=candidates.values("material_code")).values_list(
+            "code", "category"
+        )
+    )
+    location_types = dict(
+        Location.objects.filter(code__in=candidates.values("location")).values_list(
+            "code", "location_type"
+        )
+    )
+    for discrepancy in candidates.order_by("pk").iterator():
+        if discrepancy.location not in location_types:
+            continue
+        policy = _policy_for(
+            policies,
+            categories.get(discrepancy.material_code, ""),
+            location_types[discrepancy.location],
+        )
+        if policy is None:
+            continue
+        if policy.source_of_truth == RepairPolicy.Truth.MES:
+            _send_correction(discrepancy)
+            counts["outbound"] += 1
+        elif policy.source_of_truth != discrepancy.system:
+            continue
+        elif not _within_limit(policy, discrepancy):
+            discrepancy.repair = Discrepancy.Repair.PENDING
+            discrepancy.save(update_fields=["repair"])
+            counts["pending"] += 1
+        else:
+            try:
+                with transaction.atomic():
+                    _apply_repair(run, discrepancy)
+                counts["applied"] += 1
+            except ApplicationError as error:
+                logger.warning(
+                    "repair of %s failed: %s",
+                    discrepancy.pk,
+                    error,
+                    extra={"error_code": error.code},
+                )
+                counts["failed"] += 1
+    return counts
+
+
+def discrepancies_decide(*, actor, run_id: int, discrepancy_ids: list[int], approve: bool) -> int:
+    """A supervisor approves (repairs now) or rejects differences beyond the limit."""
+    if actor is not None and not actor.has_perm("integrations.change_discrepancy"):
+        from mes.errors import API_PERMISSION_DENIED
+
+        raise ApplicationError(API_PERMISSION_DENIED)
+    run = ReconciliationRun.objects.filter(pk=run_id).first()
+    if run is None:
+        raise ApplicationError(RUN_NOT_FOUND)
+    decided = 0
+    for discrepancy_id in discrepancy_ids:
+        with transaction.atomic():
+            discrepancy = (
+                Discrepancy.objects.select_for_update().filter(pk=discrepancy_id, run=run).first()
+            )
+            if discrepancy is None or discrepancy.repair != Discrepancy.Repair.PENDING:
+                continue
+            if approve:
+                _apply_repair(run, discrepancy, actor=actor)
+            else:
+                discrepancy.repair = Discrepancy.Repair.REJECTED
+            discrepancy.decided_by, discrepancy.decided_at = actor, timezone.now()
+            discrepancy.save(update_fields=["repair", "decided_by", "decided_at"])
+            decided += 1
+    return decided
+
+
+# --- The whole run ---------------------------------------------------------------
+def reconciliation_execute(
+    run: ReconciliationRun,
+    snapshots: dict[str, Iterable[SnapshotRow]],
+    *,
+    rejected_rows: int = 0,
+) -> ReconciliationRun:
+    """Load, diff, store, repair (unless a dry run) and summarise one run."""
+    from monitoring.services import incident_raise
+
+    try:
+        loaded = {}
+        for index, (system, rows) in enumerate(snapshots.items()):
+            loaded[system] = snapshot_load(run, system, rows)
+            _progress(run, 10 + 30 * (index + 1) // max(len(snapshots), 1))
+        with transaction.atomic():
+            for system in snapshots:
+                _diff(run, system)
+        _progress(run, 70)
+        repairs = {"applied": 0, "pending": 0, "outbound": 0, "failed": 0}
+        if not run.dry_run:
+            repairs = _repair(run)
+        if run.dry_run:
+            Discrepancy.objects.filter(run=run).update(repair=Discrepancy.Repair.NONE)
+        by_kind = {kind: 0 for kind in Discrepancy.Kind.values}
+        for kind in Discrepancy.objects.filter(run=run).values_list("kind", flat=True):
+            by_kind[kind] += 1
+        total = sum(by_kind.values())
+        run.summary = {
+            "loaded": loaded,
+            "discrepancies": total,
+            "by_class": by_kind,
+            "matched": _matched_count(run, loaded),
+            "repairs_applied": repairs["applied"],
+            "repairs_pending_approval": repairs["pending"],
+            "corrections_sent": repairs["outbound"],
+            "repairs_failed": repairs["failed"],
+            "rows_rejected": rejected_rows,
+        }
+        run.state = ReconciliationRun.State.SUCCEEDED
+        run.progress = 100
+        run.finished_at = timezone.now()
+        run.save(update_fields=["summary", "state", "progress", "finished_at"])
+        SnapshotLine.objects.filter(run=run).delete()  # staging is not kept
+        if total > settings.RECONCILIATION_INCIDENT_THRESHOLD:
+            incident_raise(
+                error=MANY_DIFFERENCES,
+                source="reconciliation",
+                category="reconciliation",
+                detail={"run": run.pk, "discrepancies": total},
+            )
+    except Exception as exc:
+        logger.exception("reconciliation run %s failed", run.pk, extra={"error_code": "REC-001"})
+        ReconciliationRun.objects.filter(pk=run.pk).update(
+            state=ReconciliationRun.State.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        incident_raise(
+            error=RUN_FAILED,
+            source="reconciliation",
+            category="reconciliation",
+            detail={"run": run.pk, "error": str(exc)[:500]},
+        )
+        raise
+    return run
+
+
+def _matched_count(run: ReconciliationRun, loaded: dict[str, int]) -> int:
+    """Snapshot lines that matched our balance (loaded minus differing keys)."""
+    differing = (
+        Discrepancy.objects.filter(run=run)
+        .exclude(kind="missing_in_erp")
+        .exclude(kind="missing_in_wms")
+        .count()
+    )
+    return max(sum(loaded.values()) - differing, 0)
+
+
+def pending_repairs_count() -> int:
+    return Discrepancy.objects.filter(repair=Discrepancy.Repair.PENDING).count()
+
+
+def trend(days: int = 30) -> list[tuple[date, int]]:
+    """Differences found per night, for the history chart."""
+    since = timezone.localdate() - timedelta(days=days)
+    runs = ReconciliationRun.objects.filter(
+        run_date__gte=since, state=ReconciliationRun.State.SUCCEEDED
+    ).order_by("run_date", "started_at")
+    per_night: dict[date, int] = {}
+    for run in runs:
+        per_night[run.run_date] = run.summary.get("discrepancies", 0)
+    return sorted(per_night.items())
+
+
+# --- Where snapshots come from ----------------------------------------------------
+def _known_codes(codes: set[str]) -> dict[str, str]:
+    from integrations.importers import material_code_candidates
+    from inventory.models import Material
+
+    candidates = material_code_candidates(codes, Material.objects.values_list("code", flat=True))
+    return {code: found[0] for code, found in candidates.items() if len(found) == 1}
+
+
+def snapshot_rows_from_file(node, data: bytes, filename: str) -> tuple[list[SnapshotRow], int]:
+    """Rows of a snapshot file (any encoding or layout the importer reads), and how
+    many rows were rejected as unclear (they are reported, not guessed)."""
+    from integrations.importers import parse_stock_rows
+
+    parsed = parse_stock_rows(data, filename, (node.field_mapping or None) if node else None)
+    mapping = (node.location_mapping if node else None) or {}
+    codes = _known_codes({row.material_code for row in parsed.rows})
+    rejected_rows = {error.row_number for error in parsed.errors}
+    rows = [
+        SnapshotRow(
+            material_code=codes.get(row.material_code, row.material_code),
+            batch=row.batch or "",
+            location=mapping.get(row.location or "", row.location or ""),
+            quantity=row.quantity,
+        )
+        for row in parsed.rows
+    ]
+    return rows, len(rejected_rows)
+
+
+def snapshot_rows_from_node(node) -> list[SnapshotRow]:
+    """Pull a node's whole stock snapshot, page by page."""
+    from integrations import transports
+
+    rows: list[dict] = []
+    cursor = None
+    while True:
+        page, next_cursor = transports.fetch(node, "stock_snapshot", cursor)
+        rows.extend(page)
+        if not page or not next_cursor or next_cursor == cursor:
+            break
+        cursor = next_cursor
+    codes = _known_codes({str(record.get("material", "")) for record in rows})
+    mapping = node.location_mapping or {}
+    return [
+        SnapshotRow(
+            material_code=codes.get(
+                str(record.get("material", "")), str(record.get("material", ""))
+            ),
+            batch=str(record.get("batch") or ""),
+            location=mapping.get(str(record.get("location", "")), str(record.get("location", ""))),
+            quantity=Decimal(str(record.get("quantity", "0"))),
+        )
+        for record in rows
+    ]
+
+
+def reconciliation_run_nightly(*, run_date: date | None = None) -> ReconciliationRun | None:
+    """The 02:00 run: snapshots pulled from every active node that offers one."""
+    from integrations.models import Node
+
+    run, fresh = reconciliation_run_start(
+        trigger=ReconciliationRun.Trigger.SCHEDULE, run_date=run_date
+    )
+    if not fresh:
+        return None
+    nodes = [
+        node
+        for node in Node.objects.filter(is_active=True, kind__in=SYSTEMS)
+        if "stock_snapshot" in node.pull_kinds
+    ]
+    try:
+        snapshots = {node.kind: snapshot_rows_from_node(node) for node in nodes}
+    except Exception as exc:
+        from monitoring.services import incident_raise
+
+        ReconciliationRun.objects.filter(pk=run.pk).update(
+            state=ReconciliationRun.State.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        incident_raise(error=RUN_FAILED, source="reconciliation", detail={"error": str(exc)[:500]})
+        raise
+    return reconciliation_execute(run, snapshots)
