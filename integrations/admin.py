@@ -1,9 +1,20 @@
 from django.contrib import admin, messages
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from integrations import services
-from integrations.models import InboundRecord, Node, OutboxMessage
+from integrations.models import (
+    Discrepancy,
+    InboundRecord,
+    Node,
+    OutboxMessage,
+    ReconciliationRun,
+    RepairPolicy,
+)
 from integrations.selectors import node_sync_status_list
+from mes.errors import ApplicationError
 
 
 @admin.register(Node)
@@ -116,3 +127,144 @@ class InboundRecordAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- Reconciliation ----------------------------------------------------------------
+@admin.register(RepairPolicy)
+class RepairPolicyAdmin(admin.ModelAdmin):
+    list_display = (
+        "priority",
+        "category",
+        "location_type",
+        "source_of_truth",
+        "auto_limit_quantity",
+        "auto_limit_percent",
+    )
+    list_display_links = ("priority", "category")
+    list_filter = ("source_of_truth",)
+    ordering = ("priority", "id")
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(admin.ModelAdmin):
+    """Runs are written by the reconciliation only; here they are read."""
+
+    list_display = (
+        "id",
+        "run_date",
+        "trigger",
+        "state",
+        "dry_run",
+        "cutoff_at",
+        "progress",
+        "discrepancy_count",
+        "started_by",
+        "started_at",
+        "finished_at",
+    )
+    list_filter = ("state", "trigger", "dry_run")
+    date_hierarchy = "run_date"
+    list_select_related = ("started_by",)
+    readonly_fields = [
+        *(field.name for field in ReconciliationRun._meta.fields),
+        "differences",
+        "run_page",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(discrepancy_count=Count("discrepancies"))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("differences"), ordering="discrepancy_count")
+    def discrepancy_count(self, run):
+        return run.discrepancy_count
+
+    @admin.display(description=_("differences"))
+    def differences(self, run):
+        url = reverse("admin:integrations_discrepancy_changelist")
+        return format_html(
+            '<a href="{}?run__id__exact={}">{}</a>', url, run.pk, _("The differences of this run")
+        )
+
+    @admin.display(description=_("run page"))
+    def run_page(self, run):
+        url = reverse("integrations:reconciliation_run", args=[run.pk])
+        return format_html('<a href="{}">{}</a>', url, url)
+
+
+@admin.register(Discrepancy)
+class DiscrepancyAdmin(admin.ModelAdmin):
+    """Read-only; approving and rejecting go through the reconciliation service."""
+
+    list_display = (
+        "id",
+        "run",
+        "system",
+        "kind",
+        "material_code",
+        "batch",
+        "location",
+        "mes_quantity",
+        "other_quantity",
+        "difference",
+        "repair",
+        "decided_by",
+        "decided_at",
+    )
+    list_filter = ("repair", "kind", "system", "run__run_date", "run__trigger")
+    search_fields = ("material_code", "location", "batch")
+    list_select_related = ("run", "decided_by")
+    readonly_fields = [field.name for field in Discrepancy._meta.fields]
+    actions = ["approve_selected", "reject_selected"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The list's actions need the change permission; one difference is only shown.
+        return obj is None and super().has_change_permission(request)
+
+    def _decide(self, request, queryset, *, approve: bool) -> None:
+        from integrations.reconciliation import discrepancies_decide
+
+        by_run: dict[int, list[int]] = {}
+        for run_id, pk in queryset.order_by("run_id", "pk").values_list("run_id", "pk"):
+            by_run.setdefault(run_id, []).append(pk)
+        decided = 0
+        for run_id, ids in by_run.items():
+            try:
+                decided += discrepancies_decide(
+                    actor=request.user, run_id=run_id, discrepancy_ids=ids, approve=approve
+                )
+            except ApplicationError as error:
+                self.message_user(request, f"{error.code}: {error.message}", messages.ERROR)
+        selected = sum(len(ids) for ids in by_run.values())
+        message = (
+            _("%(decided)d of %(selected)d approved and repaired.")
+            if approve
+            else _("%(decided)d of %(selected)d rejected.")
+        )
+        self.message_user(
+            request, message % {"decided": decided, "selected": selected}, messages.SUCCESS
+        )
+
+    @admin.action(
+        description=_("Approve and repair the selected differences"), permissions=["change"]
+    )
+    def approve_selected(self, request, queryset):
+        self._decide(request, queryset, approve=True)
+
+    @admin.action(description=_("Reject the selected differences"), permissions=["change"])
+    def reject_selected(self, request, queryset):
+        self._decide(request, queryset, approve=False)

@@ -72,6 +72,15 @@ class Node(models.Model):
             'This system\'s warehouse or location codes to ours, e.g. {"成品仓": "FG-A-01"}.'
         ),
     )
+    reconciled_location_types = models.JSONField(
+        _("reconciled location types"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'Location types this system keeps stock for, e.g. ["storage"] for a WMS that '
+            "does not see pending put-away or line-side stock; empty: all."
+        ),
+    )
     timeout_seconds = models.FloatField(_("timeout (s)"), default=10)
     max_retries = models.PositiveSmallIntegerField(_("retries"), default=3)
     first_retry_seconds = models.PositiveIntegerField(_("first retry after (s)"), default=30)

@@ -15,18 +15,23 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from integrations.models import (
     Discrepancy,
+    Node,
     ReconciliationRun,
     RepairPolicy,
     SnapshotLine,
@@ -192,7 +197,7 @@ FROM (
     JOIN {material} m ON m.id = e.material_id
     JOIN {location} l ON l.id = e.location_id
     LEFT JOIN {batch} b ON b.id = e.batch_id
-    WHERE e.occurred_at <= %(cutoff)s
+    WHERE e.occurred_at <= %(cutoff)s {location_types}
     GROUP BY m.code, COALESCE(b.number, ''), l.code
 ) mes
 FULL OUTER JOIN (
@@ -211,10 +216,27 @@ WHERE ROUND(COALESCE(snap.qty, 0) - COALESCE(mes.qty, 0), 6) <> 0
 """
 
 
+def _reconciled_location_types(system: str) -> list[str]:
+    from integrations.models import Node
+
+    node = Node.objects.filter(kind=system, is_active=True).order_by("pk").first()
+    return list(node.reconciled_location_types) if node else []
+
+
 def _diff(run: ReconciliationRun, system: str) -> int:
     from inventory.models import Batch, Location, Material, StockLedgerEntry
 
+    # A WMS that does not see pending put-away or line-side stock is compared
+    # with our stock in the location types it keeps, not with all of it.
+    location_types = _reconciled_location_types(system)
+    type_params = {f"type_{index}": value for index, value in enumerate(location_types)}
+    type_filter = (
+        "AND l.location_type IN ({})".format(", ".join(f"%({key})s" for key in type_params))
+        if type_params
+        else ""
+    )
     sql = _DIFF_SQL.format(
+        location_types=type_filter,
         discrepancy=Discrepancy._meta.db_table,
         ledger=StockLedgerEntry._meta.db_table,
         material=Material._meta.db_table,
@@ -230,6 +252,7 @@ def _diff(run: ReconciliationRun, system: str) -> int:
                 "system": system,
                 "cutoff": run.cutoff_at,
                 "missing_other": f"missing_in_{system}",
+                **type_params,
             },
         )
         return cursor.rowcount
@@ -257,31 +280,73 @@ def _within_limit(policy: RepairPolicy, discrepancy: Discrepancy) -> bool:
 
 
 def repair_key(run: ReconciliationRun, discrepancy: Discrepancy) -> str:
-    """Same night, system and balance -> same key: a repair applies once."""
+    """Same run, system and balance -> same key: a re-run of a crashed run (the
+    same run re-opened) replays its repairs instead of applying them again."""
     return (
-        f"recon:{run.run_date.isoformat()}:{discrepancy.system}:{discrepancy.material_code}:"
+        f"recon:{run.pk}:{discrepancy.system}:{discrepancy.material_code}:"
         f"{discrepancy.batch}:{discrepancy.location}"
     )[:128]
 
 
+def _pending_putaway_source(discrepancy: Discrepancy) -> str | None:
+    """A pending put-away location that still holds the goods the other system
+    already has in storage: the put-away scan was lost, not the goods."""
+    from inventory.models import Location, StockBalance
+
+    if discrepancy.difference <= 0:
+        return None
+    batch_filter = (
+        {"batch__number": discrepancy.batch} if discrepancy.batch else {"batch__isnull": True}
+    )
+    balance = (
+        StockBalance.objects.filter(
+            material__code=discrepancy.material_code,
+            location__location_type=Location.Type.PENDING_PUTAWAY,
+            on_hand__gte=discrepancy.difference,
+            **batch_filter,
+        )
+        .exclude(location__code=discrepancy.location)
+        .select_related("location")
+        .order_by("location__code")
+        .first()
+    )
+    return balance.location.code if balance else None
+
+
 def _apply_repair(run: ReconciliationRun, discrepancy: Discrepancy, actor=None) -> None:
+    """Repair our side: a lost put-away is recovered as that put-away, anything
+    else as an adjustment; both dated at the cut-off and tagged."""
     from inventory.models import MovementSource
     from inventory.services import MovementRequest, stock_move
 
+    common = {
+        "material": discrepancy.material_code,
+        "batch": discrepancy.batch or None,
+        "reason": RECOVERED_REASON,
+        "reference": f"reconciliation:{run.pk}:{discrepancy.pk}",
+        "occurred_at": run.cutoff_at,
+        "note": f"{discrepancy.system} {discrepancy.kind}",  # codes: same in any language
+    }
+    pending_location = _pending_putaway_source(discrepancy)
+    if pending_location is not None:
+        request = MovementRequest(
+            movement_type="put_away",
+            location=pending_location,
+            to_location=discrepancy.location,
+            quantity=discrepancy.difference,
+            **common,
+        )
+    else:
+        request = MovementRequest(
+            movement_type="adjustment",
+            location=discrepancy.location,
+            quantity=discrepancy.difference,
+            **common,
+        )
     result = stock_move(
         actor=actor,
         idempotency_key=repair_key(run, discrepancy),
-        request=MovementRequest(
-            movement_type="adjustment",
-            material=discrepancy.material_code,
-            location=discrepancy.location,
-            batch=discrepancy.batch or None,
-            quantity=discrepancy.difference,
-            reason=RECOVERED_REASON,
-            reference=f"reconciliation:{run.pk}:{discrepancy.pk}",
-            occurred_at=run.cutoff_at,
-            note=f"{discrepancy.system} {discrepancy.get_kind_display()}",
-        ),
+        request=request,
         source=MovementSource.RECONCILIATION,
     )
     discrepancy.repair = Discrepancy.Repair.APPLIED
@@ -573,3 +638,179 @@ def reconciliation_run_nightly(*, run_date: date | None = None) -> Reconciliatio
         incident_raise(error=RUN_FAILED, source="reconciliation", detail={"error": str(exc)[:500]})
         raise
     return reconciliation_execute(run, snapshots)
+
+
+# --- Runs started from the page ----------------------------------------------------
+NO_SOURCE = register(
+    "REC-005",
+    "C",
+    _("Give an ERP or WMS file, or pull from a connected ERP or WMS that offers stock snapshots."),
+    400,
+)
+EMPTY_SNAPSHOT = register(
+    "REC-006", "B", _("A snapshot file holds no row that could be read; nothing was compared."), 400
+)
+UPLOAD_SUBDIR = "reconciliation"
+
+
+def reconciliation_upload_dir(run_id: int) -> Path:
+    """Where a run's uploaded snapshot files wait for the worker (shared by web and worker)."""
+    return Path(settings.VAR_DIR) / UPLOAD_SUBDIR / str(int(run_id))
+
+
+def reconciliation_upload_save(*, run_id: int, system: str, filename: str, data: bytes) -> str:
+    """Write one uploaded snapshot file for the worker; returns its name in the run's folder.
+
+    The name keeps the original extension (the importer reads XLSX by it).
+    """
+    if system not in SYSTEMS:
+        raise ValueError(f"unknown system {system!r}")
+    folder = reconciliation_upload_dir(run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(filename).name).strip("._") or "snapshot"
+    name = f"{system}-{safe[-100:]}"  # the end keeps the extension
+    temporary = folder / f".{name}.part"
+    temporary.write_bytes(data)
+    temporary.replace(folder / name)  # the worker never sees half a file
+    return name
+
+
+def snapshot_nodes() -> dict[str, Node]:
+    """The active ERP and WMS nodes that offer a stock snapshot, by system (as at night)."""
+    nodes: dict[str, Node] = {}
+    for node in Node.objects.filter(is_active=True, kind__in=SYSTEMS).order_by("name"):
+        if "stock_snapshot" in (node.pull_kinds or []):
+            nodes.setdefault(node.kind, node)
+    return nodes
+
+
+def reconciliation_run_submit(
+    *,
+    actor,
+    uploads: dict[str, tuple[str, bytes]],
+    pull_from_nodes: bool = False,
+    cutoff_at: datetime | None = None,
+    dry_run: bool = False,
+) -> ReconciliationRun:
+    """Start a manual run without waiting for it: open it, save its files, enqueue the work.
+
+    ``uploads`` maps ``"erp"``/``"wms"`` to ``(filename, bytes)``. A system
+    without a file is pulled from its node when ``pull_from_nodes`` is set.
+    The run row and the files exist before the task is enqueued (after
+    commit); if the queue does not answer, the run is marked failed at once
+    instead of waiting forever. Raises ``REC-005`` when there is nothing to
+    compare, ``API-003`` without ``integrations.add_reconciliationrun``.
+    """
+    if actor is not None and not actor.has_perm("integrations.add_reconciliationrun"):
+        from mes.errors import API_PERMISSION_DENIED
+
+        raise ApplicationError(API_PERMISSION_DENIED)
+    uploads = {system: upload for system, upload in uploads.items() if upload is not None}
+    unknown = set(uploads) - set(SYSTEMS)
+    if unknown:
+        raise ValueError(f"unknown systems {sorted(unknown)}")
+    nodes = {}
+    if pull_from_nodes:
+        nodes = {
+            system: node.pk for system, node in snapshot_nodes().items() if system not in uploads
+        }
+    if not uploads and not nodes:
+        raise ApplicationError(NO_SOURCE)
+    cutoff_at = cutoff_at or timezone.now()
+    with transaction.atomic():
+        run, _fresh = reconciliation_run_start(
+            trigger=ReconciliationRun.Trigger.MANUAL,
+            run_date=timezone.localdate(cutoff_at),
+            cutoff_at=cutoff_at,
+            dry_run=dry_run,
+            actor=actor,
+        )
+        try:
+            files = {
+                system: reconciliation_upload_save(
+                    run_id=run.pk, system=system, filename=filename, data=data
+                )
+                for system, (filename, data) in uploads.items()
+            }
+        except OSError:
+            shutil.rmtree(reconciliation_upload_dir(run.pk), ignore_errors=True)
+            raise
+        transaction.on_commit(lambda: _enqueue_run(run.pk, files, nodes))
+    return run
+
+
+def _enqueue_run(run_id: int, files: dict[str, str], nodes: dict[str, int]) -> None:
+    from integrations.tasks import run_reconciliation
+    from mes.errors import SYS_BROKER_UNAVAILABLE
+
+    try:
+        run_reconciliation.apply_async(args=[run_id], kwargs={"files": files, "nodes": nodes})
+    except Exception:
+        # Nothing would ever pick the run up: say so now rather than show it running.
+        logger.warning("could not enqueue reconciliation run %s", run_id, exc_info=True)
+        ReconciliationRun.objects.filter(pk=run_id, state=ReconciliationRun.State.RUNNING).update(
+            state=ReconciliationRun.State.FAILED,
+            error=f"{SYS_BROKER_UNAVAILABLE.code}: {SYS_BROKER_UNAVAILABLE.message}",
+            finished_at=timezone.now(),
+        )
+        shutil.rmtree(reconciliation_upload_dir(run_id), ignore_errors=True)
+
+
+def _run_failed(run: ReconciliationRun, exc: Exception) -> None:
+    from monitoring.services import incident_raise
+
+    logger.exception("reconciliation run %s failed", run.pk, extra={"error_code": RUN_FAILED.code})
+    ReconciliationRun.objects.filter(pk=run.pk).update(
+        state=ReconciliationRun.State.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+    )
+    incident_raise(
+        error=RUN_FAILED,
+        source="reconciliation",
+        category="reconciliation",
+        detail={"run": run.pk, "error": str(exc)[:500]},
+    )
+
+
+def reconciliation_run_from_sources(
+    *, run_id: int, files: dict[str, str] | None = None, nodes: dict[str, int] | None = None
+) -> ReconciliationRun | None:
+    """Read a submitted run's snapshots (saved files, node pulls) and execute it.
+
+    Idempotent per run: a run that is no longer running is left alone, so a
+    task delivered twice computes it once. A run whose worker died midway is
+    still running when the task is delivered again: its staging and
+    differences are cleared and computed afresh, and its repairs replay by key.
+    The saved files are removed once the run has finished either way.
+    """
+    run = ReconciliationRun.objects.filter(pk=run_id).first()
+    if run is None or run.state != ReconciliationRun.State.RUNNING:
+        return None
+    folder = reconciliation_upload_dir(run.pk)
+    try:
+        SnapshotLine.objects.filter(run=run).delete()
+        Discrepancy.objects.filter(run=run).delete()
+        snapshots: dict[str, list[SnapshotRow]] = {}
+        rejected = 0
+        for system, name in sorted((files or {}).items()):
+            if system not in SYSTEMS:
+                raise ValueError(f"unknown system {system!r}")
+            path = folder / Path(name).name
+            node = Node.objects.filter(kind=system, is_active=True).order_by("name").first()
+            rows, bad = snapshot_rows_from_file(node, path.read_bytes(), path.name)
+            if not rows:
+                raise ApplicationError(
+                    EMPTY_SNAPSHOT,
+                    message=format_lazy("{} ({})", EMPTY_SNAPSHOT.message, system.upper()),
+                )
+            snapshots[system], rejected = rows, rejected + bad
+        for system, node_id in sorted((nodes or {}).items()):
+            snapshots[system] = snapshot_rows_from_node(Node.objects.get(pk=node_id))
+        _progress(run, 5)
+    except Exception as exc:
+        _run_failed(run, exc)
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    try:
+        return reconciliation_execute(run, snapshots, rejected_rows=rejected)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

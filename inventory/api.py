@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import ProtectedError
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status, viewsets
@@ -21,6 +23,8 @@ from inventory.models import (
 from mes.errors import API_VALIDATION, ApplicationError
 from mes.permissions import ModelPermissions
 
+REPLAYED_HEADER = "Idempotent-Replayed"
+
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,
@@ -30,9 +34,35 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 
 
+def _replay_headers(replayed: bool) -> dict[str, str]:
+    """A replay answers with the first body; this header tells it apart from 201."""
+    return {REPLAYED_HEADER: "true"} if replayed else {}
+
+
 # --- Master data ------------------------------------------------------------
+class ProtectedDestroyMixin:
+    """Deleting a row that stock records point to is a clear 400, not a 500."""
+
+    def perform_destroy(self, instance):
+        try:
+            instance.delete()
+        except ProtectedError as error:
+            raise ApplicationError(
+                API_VALIDATION,
+                fields={
+                    "non_field_errors": [
+                        str(_("It is used by stock records; mark it inactive instead."))
+                    ]
+                },
+            ) from error
+
+
 class MaterialSerializer(serializers.ModelSerializer):
     code = serializers.CharField(max_length=64, trim_whitespace=False)
+    # The model's check constraint, as a field error (DRF does not run it).
+    safety_stock = serializers.DecimalField(
+        max_digits=18, decimal_places=6, min_value=0, required=False
+    )
 
     class Meta:
         model = Material
@@ -82,7 +112,7 @@ class BatchSerializer(serializers.ModelSerializer):
         ]
 
 
-class MaterialViewSet(viewsets.ModelViewSet):
+class MaterialViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
     queryset = Material.objects.all()
     serializer_class = MaterialSerializer
     permission_classes = [ModelPermissions]
@@ -91,7 +121,7 @@ class MaterialViewSet(viewsets.ModelViewSet):
     ordering_fields = ["code", "name", "category"]
 
 
-class LocationViewSet(viewsets.ModelViewSet):
+class LocationViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
     queryset = Location.objects.select_related("parent")
     serializer_class = LocationSerializer
     permission_classes = [ModelPermissions]
@@ -100,7 +130,7 @@ class LocationViewSet(viewsets.ModelViewSet):
     ordering_fields = ["code", "name"]
 
 
-class BatchViewSet(viewsets.ModelViewSet):
+class BatchViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
     queryset = Batch.objects.select_related("material")
     serializer_class = BatchSerializer
     permission_classes = [ModelPermissions]
@@ -244,8 +274,9 @@ class MovementOutputSerializer(serializers.ModelSerializer):
 
 
 def movement_result_data(result: services.MovementResult) -> dict:
+    """The movement and its ledger entries; a replay gets exactly the first body."""
     result.movement._result_entries = result.entries
-    return {**MovementOutputSerializer(result.movement).data, "replayed": result.replayed}
+    return MovementOutputSerializer(result.movement).data
 
 
 class MovementFilterSerializer(serializers.Serializer):
@@ -296,14 +327,22 @@ class MovementListCreateApi(generics.ListAPIView):
         return Response(
             movement_result_data(result),
             status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
+            headers=_replay_headers(result.replayed),
         )
 
 
 class MovementBatchApi(APIView):
-    """Up to 500 movements, each with its own idempotency key and its own result."""
+    """Up to 500 movements, each with its own idempotency key and its own result.
+
+    An item that is not even an object is reported in its place like any
+    other bad item; only a request that is not a list of items is refused whole.
+    """
+
+    permission_classes = [ModelPermissions]
+    queryset = StockMovement.objects.none()  # for the permission class
 
     class BatchInputSerializer(serializers.Serializer):
-        items = serializers.ListField(child=serializers.DictField(), allow_empty=False)
+        items = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
 
     class BatchItemOutputSerializer(serializers.Serializer):
         index = serializers.IntegerField()
@@ -342,8 +381,8 @@ class MovementBatchApi(APIView):
         return Response(body, status=status.HTTP_200_OK)
 
     @staticmethod
-    def _parse(raw: dict):
-        key = raw.get("idempotency_key")
+    def _parse(raw):
+        key = raw.get("idempotency_key") if isinstance(raw, dict) else None
         key = key if isinstance(key, str) else None
         serializer = MovementInputSerializer(data=raw)
         if not serializer.is_valid():
@@ -376,6 +415,7 @@ class MovementReverseApi(APIView):
         return Response(
             movement_result_data(result),
             status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
+            headers=_replay_headers(result.replayed),
         )
 
 
@@ -439,6 +479,7 @@ class ReservationListCreateApi(generics.ListAPIView):
         return Response(
             ReservationOutputSerializer(reservation).data,
             status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED,
+            headers=_replay_headers(replayed),
         )
 
 

@@ -321,3 +321,27 @@ class StockReservation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference}: {self.open_quantity}/{self.quantity}"
+
+
+class StockRecoveryClaim(models.Model):
+    """A late movement matched to the reconciliation movement that already recovered it.
+
+    A scanner that was offline replays its put-aways after the nightly
+    reconciliation has recovered them from the WMS snapshot. The replay is
+    linked here instead of being applied again: its key answers with the
+    recovery movement from then on.
+    """
+
+    recovery = models.OneToOneField(
+        StockMovement, on_delete=models.PROTECT, related_name="recovery_claim"
+    )
+    idempotency_key = models.CharField(_("idempotency key"), max_length=128, unique=True)
+    request_fingerprint = models.CharField(max_length=64)
+    claimed_at = models.DateTimeField(_("claimed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("recovered movement claim")
+        verbose_name_plural = _("recovered movement claims")
+
+    def __str__(self) -> str:
+        return f"{self.idempotency_key} -> {self.recovery_id}"

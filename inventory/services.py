@@ -31,10 +31,16 @@ from inventory.models import (
     StockBalance,
     StockLedgerEntry,
     StockMovement,
+    StockRecoveryClaim,
     StockReservation,
 )
-from mes.errors import API_PERMISSION_DENIED, ApplicationError
-from mes.idempotency import idempotency_key_clean, idempotent_write, request_fingerprint
+from mes.errors import API_IDEMPOTENCY_KEY_CONFLICT, API_PERMISSION_DENIED, ApplicationError
+from mes.idempotency import (
+    KeyAlreadyUsed,
+    idempotency_key_clean,
+    idempotent_write,
+    request_fingerprint,
+)
 
 MAX_QUANTITY = Decimal("999999999999")  # 12 integer digits, as the columns hold
 BATCH_LIMIT = 500
@@ -46,7 +52,8 @@ OUTGOING_TYPES = {
     MovementType.TRANSFER,
 }
 TWO_LEG_TYPES = {MovementType.PUT_AWAY, MovementType.TRANSFER}
-NEW_GOODS_TYPES = {MovementType.RECEIPT, MovementType.COMPLETION}
+# Movements that may bring a batch we have not seen yet (a count finds goods too).
+NEW_GOODS_TYPES = {MovementType.RECEIPT, MovementType.COMPLETION, MovementType.COUNT}
 ADJUST_TYPES = {MovementType.ADJUSTMENT, MovementType.COUNT}
 
 
@@ -103,6 +110,23 @@ def _field_error(error, field_name: str, message: str | None = None) -> Applicat
     return ApplicationError(error, fields={field_name: [str(message or error.message)]})
 
 
+def _decimal_places(quantity: Decimal) -> int:
+    """Decimals that matter (trailing zeros do not), counted exactly.
+
+    ``Decimal.normalize`` would round to the context's 28 digits (so
+    ``1.000...0001`` looked whole) and overflow on a huge exponent.
+    """
+    if not quantity:
+        return 0  # "0.00" has no decimals that matter
+    _sign, digits, exponent = quantity.as_tuple()
+    places = -exponent
+    for digit in reversed(digits):
+        if places <= 0 or digit != 0:
+            break
+        places -= 1
+    return max(places, 0)
+
+
 def _validate_quantity(movement_type: str, quantity: Decimal, material: Material) -> None:
     if not quantity.is_finite():
         raise _field_error(errors.QUANTITY_NOT_POSITIVE, "quantity")
@@ -114,10 +138,9 @@ def _validate_quantity(movement_type: str, quantity: Decimal, material: Material
             raise _field_error(errors.QUANTITY_NOT_POSITIVE, "quantity")
     elif quantity <= 0:
         raise _field_error(errors.QUANTITY_NOT_POSITIVE, "quantity")
-    if abs(quantity) > MAX_QUANTITY:
+    if quantity.copy_abs() > MAX_QUANTITY:  # copy_abs: exact, no context to overflow
         raise _field_error(errors.QUANTITY_TOO_LARGE, "quantity")
-    exponent = quantity.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > material.decimal_places:
+    if _decimal_places(quantity) > material.decimal_places:
         raise _field_error(errors.TOO_MANY_DECIMALS, "quantity")
 
 
@@ -147,18 +170,19 @@ def _resolve(request: MovementRequest) -> _Resolved:
 
     to_location = None
     if movement_type in TWO_LEG_TYPES:
+        if not (request.to_location or "").strip():
+            raise _field_error(errors.TARGET_LOCATION_REQUIRED, "to_location")
         to_location = _location(request.to_location, "to_location")
         if to_location.pk == location.pk:
             raise _field_error(errors.TARGET_LOCATION_REQUIRED, "to_location")
-    if movement_type == MovementType.COMPLETION and (
-        location.location_type != Location.Type.PENDING_PUTAWAY
-    ):
+    pending = Location.Type.PENDING_PUTAWAY
+    if movement_type == MovementType.COMPLETION and location.location_type != pending:
         raise _field_error(errors.WRONG_LOCATION_TYPE, "location")
-    if movement_type == MovementType.PUT_AWAY and (
-        location.location_type != Location.Type.PENDING_PUTAWAY
-        or to_location.location_type == Location.Type.PENDING_PUTAWAY
-    ):
-        raise _field_error(errors.WRONG_LOCATION_TYPE, "location")
+    if movement_type == MovementType.PUT_AWAY:
+        if location.location_type != pending:
+            raise _field_error(errors.WRONG_LOCATION_TYPE, "location")
+        if to_location.location_type == pending:
+            raise _field_error(errors.WRONG_LOCATION_TYPE, "to_location")
     if movement_type == MovementType.ADJUSTMENT and not request.reason.strip():
         raise _field_error(errors.REASON_REQUIRED, "reason")
 
@@ -239,6 +263,9 @@ def _apply_legs(
         if delta < 0 and movement.movement_type == MovementType.ISSUE:
             _consume_reservations(balance, movement.reference, -delta)
         new_on_hand = balance.on_hand + delta
+        if abs(delta) > MAX_QUANTITY or abs(new_on_hand) > MAX_QUANTITY:
+            # The columns hold 12 integer digits; refuse before the database would.
+            raise _field_error(errors.QUANTITY_TOO_LARGE, "quantity")
         too_low = new_on_hand < 0 or (delta < 0 and new_on_hand < balance.reserved)
         if too_low and not material.allow_negative:
             raise ApplicationError(
@@ -291,18 +318,25 @@ def stock_move(
     such case nothing is written.
     """
     key = idempotency_key_clean(idempotency_key)
+    # Checked before a replay too: a key does not lend its first caller's rights.
+    _require_permission(actor, "inventory.add_stockmovement")
+    if request.movement_type in ADJUST_TYPES:
+        _require_permission(actor, "inventory.adjust_stock")
     fingerprint = request_fingerprint({**asdict(request), "source": source})
+    claimed = _claimed_recovery(key, fingerprint)
+    if claimed is not None:
+        return claimed
 
     def write() -> MovementResult:
-        _require_permission(actor, "inventory.add_stockmovement")
         resolved = _resolve(request)
-        if resolved.movement_type in ADJUST_TYPES:
-            _require_permission(actor, "inventory.adjust_stock")
         batch = resolved.batch
         if batch is None and resolved.batch_number is not None:
             batch, _created = Batch.objects.get_or_create(
                 material=resolved.material, number=resolved.batch_number
             )
+        recovered = _recovered_by_reconciliation(key, fingerprint, request, resolved, batch)
+        if recovered is not None:
+            return recovered
         movement = StockMovement.objects.create(
             idempotency_key=key,
             request_fingerprint=fingerprint,
@@ -326,6 +360,7 @@ def stock_move(
         balances = _lock_balances(resolved.material, batch, location_ids)
         legs = [leg for leg in _legs_for(movement, balances) if leg[1] != 0]
         entries = _apply_legs(movement, legs, balances, resolved.material)
+        _tell_other_systems(movement, entries, resolved)
         return MovementResult(movement, entries)
 
     result, replayed = idempotent_write(
@@ -335,8 +370,95 @@ def stock_move(
         write=write,
         replay=_replayed,
     )
-    result.replayed = replayed
+    result.replayed = replayed or result.replayed
     return result
+
+
+# Movements that came from another system, or that the reconciliation made
+# from another system's numbers, are not echoed back to ERP/WMS.
+NOT_ECHOED_SOURCES = {MovementSource.ERP, MovementSource.WMS, MovementSource.RECONCILIATION}
+
+
+def _tell_other_systems(movement: StockMovement, entries, resolved: _Resolved) -> None:
+    """One outbox message per ledger leg (same transaction), in order per material."""
+    if movement.source in NOT_ECHOED_SOURCES:
+        return
+    from integrations.services import outbox_message_create
+
+    codes = {resolved.location.pk: resolved.location.code}
+    if resolved.to_location is not None:
+        codes[resolved.to_location.pk] = resolved.to_location.code
+    for entry in entries:
+        outbox_message_create(
+            event_type=f"stock.{movement.movement_type}",
+            aggregate_key=f"material:{resolved.material.code}",
+            payload={
+                "movement_id": movement.pk,
+                "material": resolved.material.code,
+                "batch": movement.batch.number if movement.batch else None,
+                "location": codes[entry.location_id],
+                "quantity": str(entry.quantity),
+                "balance_after": str(entry.balance_after),
+                "reference": movement.reference,
+                "source": movement.source,
+                "device_id": movement.device_id,
+                "occurred_at": movement.occurred_at,
+            },
+        )
+
+
+# Late movements that the nightly reconciliation already recovered.
+RECOVERABLE_TYPES = {MovementType.PUT_AWAY, MovementType.TRANSFER}
+
+
+def _claimed_recovery(key: str, fingerprint: str) -> MovementResult | None:
+    claim = (
+        StockRecoveryClaim.objects.select_related("recovery").filter(idempotency_key=key).first()
+    )
+    if claim is None:
+        return None
+    if claim.request_fingerprint != fingerprint:
+        raise ApplicationError(API_IDEMPOTENCY_KEY_CONFLICT, extra={"idempotency_key": key})
+    return _replayed(claim.recovery)
+
+
+def _recovered_by_reconciliation(
+    key: str, fingerprint: str, request: MovementRequest, resolved: _Resolved, batch
+) -> MovementResult | None:
+    """Match a late put-away or transfer to the reconciliation movement that recovered it.
+
+    The reconciliation recovers a lost put-away from the WMS snapshot, dated at
+    the snapshot's cut-off. When the scanner later replays the original (same
+    goods, same places, same quantity, taken before that cut-off), applying it
+    would move the goods twice; it is linked to the recovery instead, once.
+    """
+    if request.movement_type not in RECOVERABLE_TYPES or request.occurred_at is None:
+        return None
+    candidates = (
+        StockMovement.objects.select_for_update(of=("self",))
+        .filter(
+            source=MovementSource.RECONCILIATION,
+            movement_type=request.movement_type,
+            material=resolved.material,
+            batch=batch,
+            location=resolved.location,
+            to_location=resolved.to_location,
+            quantity=request.quantity,
+            occurred_at__gte=request.occurred_at,
+            recovery_claim__isnull=True,
+            reversed_by__isnull=True,
+        )
+        .order_by("occurred_at", "pk")
+    )
+    for recovery in candidates:
+        # Locked now: a claim made while we waited shows up here.
+        if StockRecoveryClaim.objects.filter(recovery=recovery).exists():
+            continue
+        StockRecoveryClaim.objects.create(
+            recovery=recovery, idempotency_key=key, request_fingerprint=fingerprint
+        )
+        return _replayed(recovery)
+    return None
 
 
 def stock_move_many(
@@ -369,15 +491,27 @@ def stock_move_many(
 def stock_movement_reverse(
     *, actor, movement_id: int, idempotency_key: str, reason: str = "", source: str = "api"
 ) -> MovementResult:
-    """Undo a movement with a new one whose legs are the original's, negated."""
+    """Undo a movement with a new one whose legs are the original's, negated.
+
+    The original is locked first, so of two reversals sent at once one wins
+    and the other gets ``INV-013`` (or, with the same key, the winner's
+    result), never a database error.
+    """
     key = idempotency_key_clean(idempotency_key)
+    _require_permission(actor, "inventory.reverse_stockmovement")
     fingerprint = request_fingerprint({"reverses": movement_id, "reason": reason, "source": source})
 
     def write() -> MovementResult:
-        _require_permission(actor, "inventory.reverse_stockmovement")
-        original = StockMovement.objects.select_related("material").filter(pk=movement_id).first()
+        original = (
+            StockMovement.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("material", "batch")
+            .filter(pk=movement_id)
+            .first()
+        )
         if original is None:
             raise ApplicationError(errors.UNKNOWN_MOVEMENT)
+        if StockMovement.objects.filter(idempotency_key=key).exists():
+            raise KeyAlreadyUsed(key)
         if original.movement_type == MovementType.REVERSAL:
             raise ApplicationError(errors.NOT_REVERSIBLE)
         if StockMovement.objects.filter(reverses=original).exists():
@@ -428,16 +562,19 @@ def stock_reserve(
     """Set stock aside for a reference (a work order); never more than available.
 
     Of N parallel requests that each ask for everything available, exactly one
-    succeeds: the balance row is locked while available is checked.
+    succeeds: the balance row is locked while available is checked. The same
+    key sent at once by several callers reserves once; the others replay.
     """
     key = idempotency_key_clean(idempotency_key)
+    _require_permission(actor, "inventory.add_stockreservation")
     fingerprint = request_fingerprint(asdict(request))
 
     def write() -> StockReservation:
-        _require_permission(actor, "inventory.add_stockreservation")
         material = Material.objects.filter(code=request.material).first()
         if material is None:
             raise _field_error(errors.UNKNOWN_MATERIAL, "material")
+        if not material.is_active:
+            raise _field_error(errors.MATERIAL_INACTIVE, "material")
         _validate_quantity(MovementType.ISSUE, request.quantity, material)
         location = _location(request.location, "location")
         batch = None
@@ -450,6 +587,9 @@ def stock_reserve(
         elif request.batch:
             raise _field_error(errors.BATCH_NOT_ALLOWED, "batch")
         balance = _lock_balances(material, batch, [location.pk])[location.pk]
+        # The row is inserted only after the lock: a concurrent twin may have won.
+        if StockReservation.objects.filter(idempotency_key=key).exists():
+            raise KeyAlreadyUsed(key)
         if balance.available < request.quantity:
             raise ApplicationError(
                 errors.INSUFFICIENT_STOCK,

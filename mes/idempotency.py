@@ -47,9 +47,29 @@ def idempotency_key_clean(key: str | None) -> str:
     return key
 
 
+def _decimal_text(value: Decimal) -> str:
+    """`5`, `5.0` and `5.000` give one text, exactly and in bounded length.
+
+    Trailing zeros are stripped by hand: ``Decimal.normalize`` rounds to the
+    context's precision and overflows on an exponent like ``1e999999999``,
+    and fixed-point text of such a number would be a billion characters long.
+    """
+    if not value.is_finite():
+        return str(value)
+    sign, digits, exponent = value.as_tuple()
+    significant = list(digits)
+    while len(significant) > 1 and significant[-1] == 0:
+        significant.pop()
+        exponent += 1
+    if significant == [0]:
+        exponent = 0
+    stripped = Decimal((sign, tuple(significant), exponent))
+    return format(stripped, "f") if -64 <= exponent <= 64 else str(stripped)
+
+
 def _canonical(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value else str(value)
+        return _decimal_text(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, models.Model):

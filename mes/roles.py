@@ -70,6 +70,8 @@ _INTEGRATIONS_VIEW = [
     "integrations.view_outboxmessage",
     "integrations.view_inboundrecord",
     "integrations.view_inboundfile",
+    "integrations.view_reconciliationrun",
+    "integrations.view_discrepancy",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -84,6 +86,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_PLAN,
         *_INTEGRATIONS_VIEW,
         "integrations.add_inboundfile",
+        "integrations.add_reconciliationrun",
     ],
     Role.WORKER: [
         *_INVENTORY_VIEW,

@@ -13,7 +13,6 @@ import secrets
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -194,10 +193,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "monitoring.heartbeat",
         "schedule": env.float("MES_HEARTBEAT_SECONDS", default=30.0),
     },
-    "nightly-reconciliation": {
-        "task": "integrations.nightly_reconciliation",
-        "schedule": crontab(hour=2, minute=0),
-    },
     "outbox-sweeper": {
         "task": "integrations.sweep_outbox",
         "schedule": env.float("MES_OUTBOX_SWEEP_SECONDS", default=60.0),
@@ -274,6 +269,7 @@ SPECTACULAR_SETTINGS = {
         "WorkOrderStateEnum": "workorders.models.WorkOrderState",
         "OperationStateEnum": "workorders.models.OperationState",
         "ReservationStateEnum": "inventory.models.StockReservation.State",
+        "ReconciliationRunStateEnum": "integrations.models.ReconciliationRun.State",
     },
 }
 

@@ -2,7 +2,6 @@
 import io
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -20,8 +19,8 @@ from integrations.importers import (
     resolve_material_codes,
 )
 from mes.errors import ApplicationError
+from tests.fixtures.samples import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 

@@ -132,3 +132,33 @@ def test_sweeper_re_enqueues_due_messages_whose_task_was_lost(erp_node, tmp_path
     lost.refresh_from_db()
     fresh.refresh_from_db()
     assert lost.state == "delivered" and fresh.state == "pending"
+
+
+@pytest.mark.django_db
+def test_stock_movements_go_out_per_leg_but_are_not_echoed_to_their_source(erp_node):
+    from decimal import Decimal
+
+    from inventory.services import MovementRequest, stock_move
+    from tests.factories import LocationFactory, MaterialFactory
+
+    MaterialFactory(code="0200117")
+    LocationFactory(code="RM-A-01")
+    LocationFactory(code="LINE-1", location_type="line_side")
+    stock_move(
+        actor=None,
+        idempotency_key="erp-receipt",
+        request=MovementRequest("receipt", "0200117", "RM-A-01", Decimal(10)),
+        source="erp",
+    )
+    stock_move(
+        actor=None,
+        idempotency_key="to-line",
+        request=MovementRequest("transfer", "0200117", "RM-A-01", Decimal(4), to_location="LINE-1"),
+    )
+    messages = list(OutboxMessage.objects.order_by("pk"))
+    assert [message.event_type for message in messages] == ["stock.transfer"] * 2
+    assert [(m.payload["location"], Decimal(m.payload["quantity"])) for m in messages] == [
+        ("RM-A-01", Decimal(-4)),
+        ("LINE-1", Decimal(4)),
+    ]
+    assert {message.aggregate_key for message in messages} == {"material:0200117"}

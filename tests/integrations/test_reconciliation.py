@@ -147,7 +147,7 @@ def test_one_scheduled_run_per_night_and_a_crashed_one_is_redone_without_doublin
     assert redo.pk == run.pk and fresh
     reconciliation_execute(redo, {"erp": [row("0200117", "RM-A-01", 48)]})
     assert StockMovement.objects.count() == movements  # repairs replayed by key
-    done, fresh = reconciliation_run_start(trigger="schedule", run_date=night)
+    _done, fresh = reconciliation_run_start(trigger="schedule", run_date=night)
     assert not fresh
     assert ReconciliationRun.objects.filter(trigger="schedule").count() == 1
 
@@ -187,9 +187,9 @@ def test_many_differences_raise_an_incident(stock, settings):
 
 @pytest.mark.django_db
 def test_the_command_reads_the_sample_files(stock, tmp_path):
-    from pathlib import Path
 
-    samples = Path(__file__).resolve().parents[3] / "shared" / "samples"
+    from tests.fixtures.samples import SAMPLES as samples
+
     Node.objects.create(
         name="erp",
         kind="erp",
@@ -211,3 +211,13 @@ def test_the_command_reads_the_sample_files(stock, tmp_path):
     assert summary["loaded"] == {"erp": 4, "wms": 3}
     assert summary["discrepancies"] > 0 and summary["repairs_applied"] == 0
     assert set(summary["by_class"]) == set(Discrepancy.Kind.values)
+
+
+@pytest.mark.django_db
+def test_the_nightly_run_is_scheduled_at_two_factory_time_and_editable():
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(name="nightly-reconciliation")
+    assert task.task == "integrations.nightly_reconciliation" and task.enabled
+    assert (task.crontab.hour, task.crontab.minute) == ("2", "0")
+    assert str(task.crontab.timezone) == "Asia/Shanghai"

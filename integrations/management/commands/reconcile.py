@@ -34,6 +34,9 @@ class Command(BaseCommand):
                 raise CommandError(f"{path} does not exist")
             node = Node.objects.filter(kind=system, is_active=True).first()
             rows, bad = reconciliation.snapshot_rows_from_file(node, path.read_bytes(), path.name)
+            if not rows:
+                # Comparing with nothing would report all our stock as missing there.
+                raise CommandError(f"{path}: {reconciliation.EMPTY_SNAPSHOT.message}")
             snapshots[system], rejected = rows, rejected + bad
         for name in options["node"]:
             node = Node.objects.filter(name=name).first()
