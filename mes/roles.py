@@ -65,6 +65,18 @@ _PLAN = [
     "workorders.cancel_workorder",
 ]
 _LEAD = ["workorders.assign_workorder", "workorders.inspect_workorder"]
+# Shop floor: fault reports, and the device actions the server set aside.
+_REPORT_FAULTS = ["workorders.add_faultreport"]
+_FLOOR_FOLLOW_UP = [
+    "workorders.view_faultreport",
+    "workorders.view_flooractionrejection",
+    "workorders.change_flooractionrejection",
+]
+_MONITORING_VIEW = [
+    "monitoring.view_incident",
+    "monitoring.view_dashboards",
+    "monitoring.view_stabilityreport",
+]
 _INTEGRATIONS_VIEW = [
     "integrations.view_node",
     "integrations.view_outboxmessage",
@@ -87,12 +99,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_INTEGRATIONS_VIEW,
         "integrations.add_inboundfile",
         "integrations.add_reconciliationrun",
+        *_MONITORING_VIEW,
     ],
     Role.WORKER: [
         *_INVENTORY_VIEW,
         "inventory.add_stockmovement",
         *_WORKORDERS_VIEW,
         *_OPERATE,
+        *_REPORT_FAULTS,
     ],
     Role.TEAM_LEADER: [
         "django_celery_beat.view_*",
@@ -104,8 +118,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_WORKORDERS_VIEW,
         *_OPERATE,
         *_LEAD,
+        *_REPORT_FAULTS,
+        *_FLOOR_FOLLOW_UP,
         *_INTEGRATIONS_VIEW,
         "integrations.add_inboundfile",
+        *_MONITORING_VIEW,
     ],
     Role.SUPERVISOR: [
         "django_celery_beat.*",
@@ -121,8 +138,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.reverse_stockmovement",
         "workorders.*",
         "integrations.*",
+        "monitoring.*",
     ],
-    Role.MAINTENANCE: [*_INVENTORY_VIEW, *_WORKORDERS_VIEW],
+    Role.MAINTENANCE: [
+        *_INVENTORY_VIEW,
+        *_WORKORDERS_VIEW,
+        *_REPORT_FAULTS,
+        "workorders.view_faultreport",
+        "monitoring.view_incident",
+        "monitoring.acknowledge_incident",
+    ],
 }
 
 

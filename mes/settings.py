@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -82,6 +83,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "monitoring.middleware.RequestMetricsMiddleware",
     "mes.request_context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -197,6 +199,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.sweep_outbox",
         "schedule": env.float("MES_OUTBOX_SWEEP_SECONDS", default=60.0),
     },
+    "resource-sampling": {"task": "monitoring.sample_resources", "schedule": 60.0},
+    "incident-escalation": {"task": "monitoring.escalate_incidents", "schedule": 60.0},
+    "stall-check": {"task": "monitoring.check_stalls", "schedule": 300.0},
+    "weekly-stability-report": {
+        "task": "monitoring.weekly_stability_report",
+        "schedule": crontab(hour=8, minute=0, day_of_week="mon"),
+    },
 }
 
 # Outbox delivery: how long a worker's claim on a message outlives the node's
@@ -229,6 +238,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
+MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -17,12 +17,14 @@ api_v1 = [
     path("", include("inventory.urls_api")),
     path("", include("workorders.urls_api")),
     path("", include("integrations.urls_api")),
+    path("", include("monitoring.urls_api")),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", monitoring_views.healthz, name="healthz"),
     path("readyz", monitoring_views.readyz, name="readyz"),
+    path("metrics", monitoring_views.metrics, name="metrics"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

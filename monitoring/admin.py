@@ -1,8 +1,28 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from monitoring.models import Incident, ProcessHeartbeat
-from monitoring.services import incident_acknowledge, incident_resolve
+from mes.errors import ApplicationError
+from monitoring.models import (
+    EndpointStat,
+    Incident,
+    Notification,
+    NotificationChannel,
+    NotificationRule,
+    ProcessHeartbeat,
+    ResourceSample,
+    StabilityReport,
+    StallThreshold,
+)
+from monitoring.services import incident_acknowledge, incident_resolve, notifications_resend
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ProcessHeartbeat)
@@ -20,26 +40,135 @@ class IncidentAdmin(admin.ModelAdmin):
         "code",
         "severity",
         "source",
+        "work_center",
         "title",
         "state",
         "occurrences",
+        "escalation_level",
         "first_seen_at",
         "last_seen_at",
     )
-    list_filter = ("severity", "state", "category", "code")
-    search_fields = ("code", "source", "title")
+    list_filter = ("severity", "state", "category", "code", "escalation_level")
+    search_fields = ("code", "source", "title", "work_center")
     readonly_fields = [field.name for field in Incident._meta.fields]
     actions = ["acknowledge_selected", "resolve_selected"]
 
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description=_("Acknowledge the selected incidents"))
-    def acknowledge_selected(self, request, queryset):
-        for incident in queryset:
-            incident_acknowledge(actor=request.user, incident_id=incident.pk)
+    def has_acknowledge_permission(self, request):
+        return request.user.has_perm("monitoring.acknowledge_incident")
 
-    @admin.action(description=_("Resolve the selected incidents"))
-    def resolve_selected(self, request, queryset):
+    def has_resolve_permission(self, request):
+        return request.user.has_perm("monitoring.resolve_incident")
+
+    def _apply(self, request, queryset, service, done: str) -> None:
+        count = 0
         for incident in queryset:
-            incident_resolve(actor=request.user, incident_id=incident.pk)
+            try:
+                service(actor=request.user, incident_id=incident.pk)
+                count += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{exc.code} {exc.message}", messages.ERROR)
+                return
+        self.message_user(request, done % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Acknowledge the selected incidents"), permissions=["acknowledge"])
+    def acknowledge_selected(self, request, queryset):
+        self._apply(request, queryset, incident_acknowledge, _("%(count)s acknowledged."))
+
+    @admin.action(description=_("Resolve the selected incidents"), permissions=["resolve"])
+    def resolve_selected(self, request, queryset):
+        self._apply(request, queryset, incident_resolve, _("%(count)s resolved."))
+
+
+class NotificationRuleInline(admin.TabularInline):
+    model = NotificationRule
+    extra = 1
+    fields = ("name", "severities", "category", "work_center", "escalation_level", "is_active")
+
+
+@admin.register(NotificationChannel)
+class NotificationChannelAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "url", "key_env", "secret_env", "language", "is_active")
+    list_filter = ("kind", "is_active")
+    search_fields = ("name", "url")
+    inlines = [NotificationRuleInline]
+
+
+@admin.register(NotificationRule)
+class NotificationRuleAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "channel",
+        "severities",
+        "category",
+        "work_center",
+        "escalation_level",
+        "is_active",
+    )
+    list_filter = ("channel", "severities", "category", "is_active")
+    search_fields = ("name", "category", "work_center")
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = (
+        "incident",
+        "channel",
+        "escalation_level",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+    )
+    list_filter = ("state", "channel")
+    actions = ["resend_selected"]
+
+    def has_resend_permission(self, request):
+        return request.user.has_perm("monitoring.change_notification")
+
+    @admin.action(
+        description=_("Send the selected failed notifications again"), permissions=["resend"]
+    )
+    def resend_selected(self, request, queryset):
+        count = notifications_resend(
+            actor=request.user, notification_ids=list(queryset.values_list("pk", flat=True))
+        )
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)s notification will be sent again.",
+                "%(count)s notifications will be sent again.",
+                count,
+            )
+            % {"count": count},
+        )
+
+
+@admin.register(StallThreshold)
+class StallThresholdAdmin(admin.ModelAdmin):
+    list_display = ("work_center", "stall_minutes", "incident_minutes")
+    autocomplete_fields = ["work_center"]
+
+
+@admin.register(ResourceSample)
+class ResourceSampleAdmin(ReadOnlyAdmin):
+    list_display = ("sampled_at", "hostname", "cpu_percent", "memory_percent", "disk_percent")
+    list_filter = ("hostname",)
+    date_hierarchy = "sampled_at"
+
+
+@admin.register(EndpointStat)
+class EndpointStatAdmin(ReadOnlyAdmin):
+    list_display = ("hour", "method", "route", "count", "errors", "total_ms", "max_ms")
+    list_filter = ("method",)
+    search_fields = ("route",)
+    date_hierarchy = "hour"
+
+
+@admin.register(StabilityReport)
+class StabilityReportAdmin(ReadOnlyAdmin):
+    list_display = ("week_start", "generated_at", "emailed_at")
+    exclude = ("html",)

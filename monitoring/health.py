@@ -2,12 +2,15 @@
 
 Each readiness check answers within ``READINESS_TIMEOUT_SECONDS`` and reports
 its latency; a failing check carries the error code that operators also see
-in the logs.
+in the logs. Database and broker gate readiness; the worker and beat
+heartbeats and the free disk are informational unless
+``MES_READINESS_REQUIRED`` names them (see ``docs/monitoring.md``).
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,9 +18,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections
+from django.utils import timezone
 from kombu import Connection
 
 from mes.errors import SYS_BROKER_UNAVAILABLE, SYS_DATABASE_UNAVAILABLE, ErrorCode
+from monitoring import conf
 
 logger = logging.getLogger("monitoring.health")
 
@@ -33,6 +38,7 @@ class CheckResult:
 
     def as_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = {"ok": self.ok, "latency_ms": round(self.latency_ms, 2)}
+        result.update(self.extra)
         if self.error is not None:
             result.update(
                 code=self.error.code,
@@ -79,3 +85,101 @@ def readiness_checks() -> list[CheckResult]:
         _timed("database", SYS_DATABASE_UNAVAILABLE, _probe_database),
         _timed("broker", SYS_BROKER_UNAVAILABLE, _probe_broker),
     ]
+
+
+# --- Informational checks: reported with their latency, gating /readyz only when
+# named in MES_READINESS_REQUIRED (so a web process without a worker stays ready).
+def _heartbeat_probe(process: str, max_age_setting: str) -> Callable[[], dict[str, Any]]:
+    def probe() -> dict[str, Any]:
+        from monitoring.models import ProcessHeartbeat
+
+        heartbeat = ProcessHeartbeat.objects.filter(process=process).first()
+        if heartbeat is None:
+            raise CheckFailed(f"no {process} heartbeat yet")
+        age = (timezone.now() - heartbeat.last_seen_at).total_seconds()
+        extra = {"age_seconds": round(age, 1), "host": heartbeat.hostname}
+        if age > float(conf.setting(max_age_setting)):
+            raise CheckFailed(f"{process} last seen {age:.0f} s ago", extra)
+        return extra
+
+    return probe
+
+
+def _probe_disk() -> dict[str, Any]:
+    usage = shutil.disk_usage(settings.VAR_DIR)
+    free_percent = usage.free / usage.total * 100 if usage.total else 0.0
+    extra = {"free_percent": round(free_percent, 1), "free_bytes": usage.free}
+    if free_percent < float(conf.setting("MES_DISK_MIN_FREE_PERCENT")):
+        raise CheckFailed(f"{free_percent:.1f} % free", extra)
+    return extra
+
+
+class CheckFailed(Exception):
+    """An informational check found something old or low; ``extra`` says what."""
+
+    def __init__(self, detail: str, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.extra = extra or {}
+
+
+def _timed_info(name: str, error: ErrorCode, probe: Callable[[], dict[str, Any]]) -> CheckResult:
+    started = time.perf_counter()
+    try:
+        extra = probe()
+    except CheckFailed as exc:
+        latency = (time.perf_counter() - started) * 1000
+        return CheckResult(name, False, latency, error=error, detail=str(exc), extra=exc.extra)
+    except Exception as exc:
+        latency = (time.perf_counter() - started) * 1000
+        return CheckResult(name, False, latency, error=error, detail=type(exc).__name__)
+    return CheckResult(name, True, (time.perf_counter() - started) * 1000, extra=extra)
+
+
+def informational_checks() -> list[CheckResult]:
+    """Worker and beat heartbeat freshness and free disk, each with its latency."""
+    from monitoring.errors import BEAT_NOT_SEEN, DISK_LOW, WORKER_NOT_SEEN
+
+    return [
+        _timed_info(
+            "worker", WORKER_NOT_SEEN, _heartbeat_probe("worker", "MES_WORKER_MAX_AGE_SECONDS")
+        ),
+        _timed_info("beat", BEAT_NOT_SEEN, _heartbeat_probe("beat", "MES_BEAT_MAX_AGE_SECONDS")),
+        _timed_info("disk", DISK_LOW, _probe_disk),
+    ]
+
+
+def readiness_report() -> dict[str, Any]:
+    """What /readyz answers: the gating checks, the informational ones, and the verdict.
+
+    ``database`` and ``broker`` always gate; an informational check gates too
+    when ``MES_READINESS_REQUIRED`` names it.
+    """
+    required_info = set(conf.setting_list("MES_READINESS_REQUIRED"))
+    gating = readiness_checks()
+    info = []
+    for result in informational_checks():
+        (gating if result.name in required_info else info).append(result)
+    failing = [result.name for result in gating if not result.ok]
+    return {
+        "status": "fail" if failing else "ok",
+        "failing": failing,
+        "checks": {result.name: result.as_dict() for result in gating},
+        "informational": {result.name: result.as_dict() for result in info},
+    }
+
+
+def broker_queue_lengths() -> dict[str, int]:
+    """Messages waiting in each Celery queue (the default queue when none are declared)."""
+    queues = [getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery") or "celery"]
+    timeout = settings.READINESS_TIMEOUT_SECONDS
+    lengths: dict[str, int] = {}
+    with Connection(
+        settings.CELERY_BROKER_URL,
+        transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        connect_timeout=timeout,
+    ) as connection:
+        connection.ensure_connection(max_retries=1, timeout=timeout)
+        channel = connection.default_channel
+        for queue in queues:
+            lengths[queue] = int(channel._size(queue))  # kombu's virtual transports all have it
+    return lengths

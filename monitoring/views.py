@@ -1,13 +1,53 @@
-from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
-from django.shortcuts import render
+"""Probes, /metrics and the monitoring pages (htmx, refreshed by polling).
+
+Each page answers an htmx request with the partial it swaps in; a refused
+acknowledgement or resolution shows its code and message in place.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from monitoring.health import readiness_checks
-from monitoring.selectors import process_heartbeats
+from mes.errors import ApplicationError, error_payload
+from monitoring import conf, selectors
+from monitoring.errors import METRICS_FORBIDDEN, REPORT_WEEK_INVALID
+from monitoring.health import informational_checks, readiness_checks, readiness_report
+from monitoring.models import Incident, StabilityReport
+
+DASHBOARDS = "monitoring.view_dashboards"
+VIEW_INCIDENTS = "monitoring.view_incident"
+VIEW_REPORTS = "monitoring.view_stabilityreport"
+GENERATE_REPORTS = "monitoring.add_stabilityreport"
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
+PAGE_SIZE = 50
 
 
+def _wants_partial(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False)) and not request.htmx.history_restore_request
+
+
+def _render(request, template: str, partial: str | None, context: dict, status: int = 200):
+    chosen = partial if partial and _wants_partial(request) else template
+    response = render(request, chosen, context, status=status)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+# --- Probes and metrics ------------------------------------------------------------------
 @never_cache
 @require_GET
 def healthz(request):
@@ -18,15 +58,29 @@ def healthz(request):
 @never_cache
 @require_GET
 def readyz(request):
-    """Readiness: 200 when every dependency answers, else 503 naming the failures."""
-    results = readiness_checks()
-    failing = [result.name for result in results if not result.ok]
-    body = {
-        "status": "fail" if failing else "ok",
-        "failing": failing,
-        "checks": {result.name: result.as_dict() for result in results},
-    }
-    return JsonResponse(body, status=503 if failing else 200)
+    """Readiness: 200 when every gating check answers, else 503 naming the failures."""
+    body = readiness_report()
+    return JsonResponse(body, status=503 if body["failing"] else 200)
+
+
+def _may_scrape(request: HttpRequest) -> bool:
+    token = str(conf.setting("MES_METRICS_TOKEN"))
+    if token:
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip(), token):
+            return True
+    return request.META.get("REMOTE_ADDR", "") in LOOPBACK
+
+
+@never_cache
+@require_GET
+def metrics(request):
+    """Prometheus text format; for this machine, or anyone with ``MES_METRICS_TOKEN``."""
+    from monitoring.metrics import CONTENT_TYPE, metrics_text
+
+    if not _may_scrape(request):
+        return JsonResponse(error_payload(METRICS_FORBIDDEN), status=METRICS_FORBIDDEN.http_status)
+    return HttpResponse(metrics_text(), content_type=CONTENT_TYPE)
 
 
 @login_required
@@ -36,5 +90,226 @@ def status_panel(request):
     return render(
         request,
         "monitoring/_status_panel.html",
-        {"checks": readiness_checks(), "heartbeats": process_heartbeats()},
+        {
+            "checks": readiness_checks(),
+            "info_checks": informational_checks(),
+            "heartbeats": selectors.process_heartbeats(),
+        },
     )
+
+
+# --- System health -----------------------------------------------------------------------
+@login_required
+@permission_required(DASHBOARDS, raise_exception=True)
+@require_GET
+def health_dashboard(request: HttpRequest) -> HttpResponse:
+    """Nodes' sync lag and backlog, the readiness checks, resource charts with watermarks."""
+    from integrations.selectors import node_sync_status_list
+    from monitoring.services.resources import watermarks
+
+    now = timezone.now()
+    context = {
+        "nodes": node_sync_status_list(),
+        "checks": readiness_checks(),
+        "info_checks": informational_checks(),
+        "series": selectors.resource_series(hours=24, now=now),
+        "chart_start": now - timedelta(hours=24),
+        "chart_end": now,
+        "watermarks": watermarks(),
+        "counts": selectors.incident_counts(),
+        "now": now,
+    }
+    return _render(request, "monitoring/health.html", "monitoring/_health_body.html", context)
+
+
+# --- Incidents ---------------------------------------------------------------------------
+def _incident_filters(query) -> dict:
+    state = query.get("state", "unresolved")
+    severity = query.get("severity", "")
+    return {
+        "state": state if state in {"unresolved", "", *Incident.State.values} else "unresolved",
+        "severity": severity if severity in {"A", "B", "C"} else "",
+        "category": query.get("category", "").strip()[:32],
+        "work_center": query.get("work_center", "").strip()[:32],
+        "search": query.get("q", "").strip()[:100],
+    }
+
+
+@login_required
+@permission_required(VIEW_INCIDENTS, raise_exception=True)
+@require_GET
+def incident_board(request: HttpRequest) -> HttpResponse:
+    """Unresolved incidents, A first, with acknowledge and resolve where allowed."""
+    filters = _incident_filters(request.GET)
+    incidents = selectors.incident_list(**filters)
+    context = {
+        "page": Paginator(incidents, PAGE_SIZE).get_page(request.GET.get("page")),
+        "filters": filters,
+        "counts": selectors.incident_counts(),
+        "states": Incident.State.choices,
+    }
+    return _render(
+        request, "monitoring/incidents.html", "monitoring/_incident_results.html", context
+    )
+
+
+@login_required
+@permission_required(VIEW_INCIDENTS, raise_exception=True)
+@require_GET
+def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = selectors.incident_detail(pk)
+    if incident is None:
+        raise Http404
+    occurrences = incident.occurrence_log.order_by("-occurred_at")[:50]
+    return render(
+        request,
+        "monitoring/incident_detail.html",
+        {"incident": incident, "occurrences": occurrences},
+    )
+
+
+def _incident_action(request: HttpRequest, pk: int, service, done: str) -> HttpResponse:
+    error = None
+    try:
+        service(actor=request.user, incident_id=pk)
+    except ApplicationError as exc:
+        error = exc
+    if _wants_partial(request):
+        incident = selectors.incident_list(state="").filter(pk=pk).first()
+        if incident is None:
+            raise Http404
+        return render(
+            request, "monitoring/_incident_row.html", {"incident": incident, "row_error": error}
+        )
+    if error is not None:
+        messages.error(request, f"{error.code} {error.message}")
+    else:
+        messages.success(request, done)
+    return redirect("monitoring:incident_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def incident_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    from monitoring.services import incident_acknowledge as acknowledge
+
+    return _incident_action(request, pk, acknowledge, _("Incident acknowledged."))
+
+
+@login_required
+@require_POST
+def incident_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    from monitoring.services import incident_resolve as resolve
+
+    return _incident_action(request, pk, resolve, _("Incident resolved."))
+
+
+# --- Stalls ------------------------------------------------------------------------------
+@login_required
+@permission_required(DASHBOARDS, raise_exception=True)
+@require_GET
+def stall_dashboard(request: HttpRequest) -> HttpResponse:
+    """Why production stopped: stalled orders by reason and work center, oldest first."""
+    from monitoring.stalls import stall_list, stall_summary, stall_thresholds
+
+    stalls = stall_list()
+    default, _per_center = stall_thresholds()
+    context = {
+        "stalls": stalls,
+        "groups": stall_summary(stalls),
+        "default_threshold": default,
+        "now": timezone.now(),
+    }
+    return _render(request, "monitoring/stalls.html", "monitoring/_stall_body.html", context)
+
+
+# --- KPIs --------------------------------------------------------------------------------
+@login_required
+@permission_required(DASHBOARDS, raise_exception=True)
+@require_GET
+def kpi_dashboard(request: HttpRequest) -> HttpResponse:
+    """Waiting time, working hours, response time, throughput and on-time share vs. before."""
+    from monitoring.kpis import flow_kpis, period_dates, period_of_days
+
+    error = None
+    try:
+        first, last = period_dates(request.GET)
+    except ApplicationError as exc:
+        error = exc
+        first, last = period_dates({})
+    report = flow_kpis(period_of_days(first, last))
+    context = {
+        "report": report,
+        "first": first,
+        "last": last,
+        "previous_first": timezone.localtime(report.previous_period.start).date(),
+        "previous_last": first - timedelta(days=1),
+        "error": error,
+    }
+    return _render(
+        request,
+        "monitoring/kpis.html",
+        "monitoring/_kpi_body.html",
+        context,
+        status=400 if error is not None and not _wants_partial(request) else 200,
+    )
+
+
+# --- Weekly reports ----------------------------------------------------------------------
+def _parse(value: str) -> date | None:
+    try:
+        return parse_date(value.strip())
+    except ValueError:  # well formed but not a day
+        return None
+
+
+@login_required
+@permission_required(VIEW_REPORTS, raise_exception=True)
+@require_GET
+def report_list(request: HttpRequest) -> HttpResponse:
+    reports = StabilityReport.objects.only("week_start", "generated_at", "emailed_at")
+    return render(
+        request,
+        "monitoring/reports.html",
+        {"reports": reports[:104], "can_generate": request.user.has_perm(GENERATE_REPORTS)},
+    )
+
+
+@login_required
+@permission_required(VIEW_REPORTS, raise_exception=True)
+@require_GET
+def report_detail(request: HttpRequest, week: str) -> HttpResponse:
+    """One week's report, in the reader's language; ``?as=email`` shows the page as e-mailed."""
+    week_start = _parse(week)
+    report = StabilityReport.objects.filter(week_start=week_start).first() if week_start else None
+    if report is None:
+        raise Http404
+    if request.GET.get("as") == "email":
+        response = HttpResponse(report.html)
+        # The stored page is our own template's output; keep it from running anything.
+        response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+        return response
+    return render(request, "monitoring/report_detail.html", {"report": report, "data": report.data})
+
+
+@login_required
+@require_POST
+def report_generate(request: HttpRequest) -> HttpResponse:
+    """A supervisor's on-demand report (last week, or the week given)."""
+    from monitoring.services.reports import stability_report_generate
+
+    week_start = _parse(request.POST.get("week", "")) if request.POST.get("week") else None
+    try:
+        if request.POST.get("week") and week_start is None:
+            raise ApplicationError(REPORT_WEEK_INVALID)
+        report = stability_report_generate(actor=request.user, week_start=week_start)
+    except ApplicationError as exc:
+        if exc.error.http_status == 403:
+            raise PermissionDenied from exc
+        messages.error(request, f"{exc.code} {exc.message}")
+        return redirect("monitoring:reports")
+    messages.success(
+        request,
+        _("The report of the week of %(week)s is ready.") % {"week": report.week_start.isoformat()},
+    )
+    return redirect("monitoring:report_detail", week=report.week_start.isoformat())

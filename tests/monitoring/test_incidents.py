@@ -1,8 +1,23 @@
-import pytest
+from datetime import timedelta
 
-from mes.errors import SYS_BROKER_UNAVAILABLE
-from monitoring.models import Incident
-from monitoring.services import incident_acknowledge, incident_raise, incident_resolve
+import pytest
+from django.utils import timezone
+
+from mes.errors import SYS_BROKER_UNAVAILABLE, ApplicationError
+from monitoring.errors import CPU_HIGH_C, WORK_ORDER_STALLED
+from monitoring.models import (
+    Incident,
+    IncidentOccurrence,
+    Notification,
+    NotificationChannel,
+    NotificationRule,
+)
+from monitoring.services import (
+    incident_acknowledge,
+    incident_raise,
+    incident_resolve,
+    incidents_escalate,
+)
 
 
 @pytest.mark.django_db
@@ -20,3 +35,157 @@ def test_repeats_are_grouped_until_resolved(user_with_role):
     reopened = incident_raise(error=SYS_BROKER_UNAVAILABLE, source="node:erp")
     assert reopened.pk != first.pk and reopened.occurrences == 1
     assert Incident.objects.count() == 3
+
+
+# --- Grouping, escalation, acknowledgement -------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_every_raise_is_logged_with_its_cause():
+    first = incident_raise(
+        error=SYS_BROKER_UNAVAILABLE, source="node:erp", detail={"last_error_code": "INT-001"}
+    )
+    incident_raise(error=SYS_BROKER_UNAVAILABLE, source="node:erp", detail={"x": 1})
+    first.refresh_from_db()
+    assert first.occurrences == 2 and first.detail == {"x": 1}
+    causes = list(
+        IncidentOccurrence.objects.filter(incident=first).values_list("cause_code", flat=True)
+    )
+    assert causes == ["INT-001", "SYS-003"]
+    assert first.last_seen_at >= first.first_seen_at
+
+
+@pytest.mark.django_db
+def test_an_unacknowledged_a_incident_escalates_level_by_level(settings):
+    settings.MES_ESCALATION_MINUTES_A = 15
+    settings.MES_ESCALATION_MAX_LEVEL = 2
+    hook = NotificationChannel.objects.create(name="shift-lead", kind="webhook", url="x")
+    boss = NotificationChannel.objects.create(name="plant-manager", kind="webhook", url="x")
+    NotificationRule.objects.create(name="openings", channel=hook)
+    NotificationRule.objects.create(name="escalations", channel=boss, escalation_level=1)
+    opened = timezone.now() - timedelta(minutes=20)
+    incident = incident_raise(error=SYS_BROKER_UNAVAILABLE, source="broker", now=opened)
+    warning = incident_raise(error=CPU_HIGH_C, source="host:a:cpu", now=opened)
+    assert list(incident.notifications.values_list("channel__name", "escalation_level")) == [
+        ("shift-lead", 0)
+    ]
+
+    assert incidents_escalate(now=opened + timedelta(minutes=14)) == 0
+    assert incidents_escalate(now=opened + timedelta(minutes=16)) == 1
+    assert incidents_escalate(now=opened + timedelta(minutes=17)) == 0  # once per level
+    incident.refresh_from_db()
+    assert incident.escalation_level == 1 and incident.escalated_at is not None
+    level_one = set(
+        Notification.objects.filter(incident=incident, escalation_level=1).values_list(
+            "channel__name", flat=True
+        )
+    )
+    assert level_one == {"shift-lead", "plant-manager"}
+    assert incidents_escalate(now=opened + timedelta(hours=5)) == 1
+    incident.refresh_from_db()
+    assert incident.escalation_level == 2  # the maximum
+    assert incidents_escalate(now=opened + timedelta(hours=9)) == 0
+    warning.refresh_from_db()
+    assert warning.escalation_level == 0  # C incidents do not escalate by default
+
+
+@pytest.mark.django_db
+def test_an_acknowledged_incident_no_longer_escalates(user_with_role, settings):
+    settings.MES_ESCALATION_MINUTES_A = 15
+    opened = timezone.now() - timedelta(hours=1)
+    incident = incident_raise(error=SYS_BROKER_UNAVAILABLE, source="broker", now=opened)
+    incident_acknowledge(actor=user_with_role("maintenance"), incident_id=incident.pk)
+    assert incidents_escalate() == 0
+
+
+@pytest.mark.django_db
+def test_response_and_resolution_times(user_with_role):
+    opened = timezone.now() - timedelta(minutes=30)
+    incident = incident_raise(error=WORK_ORDER_STALLED, source="work_order:WO-1", now=opened)
+    incident = incident_acknowledge(actor=user_with_role("maintenance"), incident_id=incident.pk)
+    assert timedelta(minutes=29) < incident.response_time < timedelta(minutes=31)
+    assert incident.resolution_time is None
+    incident = incident_resolve(actor=user_with_role("supervisor"), incident_id=incident.pk)
+    assert incident.resolution_time >= incident.response_time
+
+
+@pytest.mark.django_db
+def test_roles_may_acknowledge_and_resolve_as_the_table_says(user_with_role):
+    incident = incident_raise(error=SYS_BROKER_UNAVAILABLE, source="broker")
+    with pytest.raises(ApplicationError) as refused:
+        incident_acknowledge(actor=user_with_role("planner"), incident_id=incident.pk)
+    assert refused.value.code == "API-003"
+    incident_acknowledge(actor=user_with_role("maintenance"), incident_id=incident.pk)
+    with pytest.raises(ApplicationError):
+        incident_resolve(actor=user_with_role("maintenance"), incident_id=incident.pk)
+    incident.refresh_from_db()
+    assert incident.state == "acknowledged"
+    with pytest.raises(ApplicationError) as unknown:
+        incident_acknowledge(actor=None, incident_id=incident.pk + 1000)
+    assert unknown.value.code == "MON-010"
+
+
+@pytest.mark.django_db
+def test_the_system_clearing_an_incident_is_not_an_acknowledgement():
+    incident = incident_raise(error=CPU_HIGH_C, source="host:a:cpu")
+    cleared = incident_resolve(actor=None, incident_id=incident.pk)
+    assert cleared.state == "resolved" and cleared.acknowledged_at is None
+    assert cleared.response_time is None
+
+
+# --- API and board ------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_incident_api_lists_acknowledges_and_resolves(api_client, user_with_role):
+    incident = incident_raise(error=SYS_BROKER_UNAVAILABLE, source="broker")
+    incident_raise(error=CPU_HIGH_C, source="host:a:cpu")
+    api_client.force_authenticate(user_with_role("maintenance"))
+    listing = api_client.get("/api/v1/incidents/?severity=A")
+    assert listing.status_code == 200
+    assert [row["code"] for row in listing.json()["results"]] == ["SYS-003"]
+    acknowledged = api_client.post(f"/api/v1/incidents/{incident.pk}/acknowledge/")
+    assert acknowledged.status_code == 200
+    assert acknowledged.json()["state"] == "acknowledged"
+    assert acknowledged.json()["response_seconds"] >= 0
+    refused = api_client.post(f"/api/v1/incidents/{incident.pk}/resolve/")
+    assert refused.status_code == 403 and refused.json()["code"] == "API-003"
+    api_client.force_authenticate(user_with_role("supervisor"))
+    resolved = api_client.post(f"/api/v1/incidents/{incident.pk}/resolve/")
+    assert resolved.json()["state"] == "resolved"
+    assert api_client.post("/api/v1/incidents/999999/resolve/").json()["code"] == "MON-010"
+    api_client.force_authenticate(user_with_role("worker"))
+    assert api_client.get("/api/v1/incidents/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_board_shows_incidents_and_acknowledges_in_place(client, user_with_role):
+    incident = incident_raise(error=SYS_BROKER_UNAVAILABLE, source="node:erp")
+    client.force_login(user_with_role("maintenance"))
+    board = client.get("/monitoring/incidents/", HTTP_ACCEPT_LANGUAGE="en")
+    html = board.content.decode()
+    assert board.status_code == 200
+    assert "SYS-003" in html and "node:erp" in html and "Acknowledge" in html
+    assert "Resolve</button>" not in html  # maintenance may not resolve
+    row = client.post(
+        f"/monitoring/incidents/{incident.pk}/acknowledge/",
+        HTTP_HX_REQUEST="true",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert row.status_code == 200
+    assert f'id="incident-{incident.pk}"' in row.content.decode()
+    assert "Acknowledged" in row.content.decode()
+    detail = client.get(f"/monitoring/incidents/{incident.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert detail.status_code == 200 and "response time" in detail.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_refused_action_shows_its_code_in_the_row(client, user_with_role):
+    incident = incident_raise(error=SYS_BROKER_UNAVAILABLE, source="node:erp")
+    client.force_login(user_with_role("planner"))
+    row = client.post(
+        f"/monitoring/incidents/{incident.pk}/resolve/",
+        HTTP_HX_REQUEST="true",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert row.status_code == 200 and "API-003" in row.content.decode()
+    incident.refresh_from_db()
+    assert incident.state == "open"

@@ -1,0 +1,359 @@
+"""Flow KPIs of a period, compared with the period of the same length just before it.
+
+Everything is computed from the event log (``WorkOrderEvent.occurred_at``,
+the time on the floor) and the incidents; ``docs/monitoring.md`` gives the
+same definitions. A period is ``[start, end)``; days are factory local days.
+
+- **Average operation waiting time**: a wait starts when an operation
+  becomes ready (an event into ``ready`` or ``accepted`` while it was not
+  already waiting) and ends when it starts running (the next event into
+  ``running``). A wait counts in the period in which it ended; a wait that
+  ended otherwise (returned, reset) never counts. Average = sum / count.
+- **Daily effective working hours per work center**: the time operations of
+  the work center spent in ``running`` (from an event into ``running`` until
+  the operation's next event, or now), clipped to the period, summed over
+  the work center's operations, divided by the period's days. Operations
+  running in parallel add up. The headline sums all work centers.
+- **Exception response time**: for incidents opened in the period and
+  acknowledged (by anyone, at any time up to now), the mean of
+  acknowledged - opened. Incidents not acknowledged, or cleared by the
+  system before anyone acknowledged them, are counted apart, not averaged.
+- **Throughput**: work orders whose first ``complete`` event falls in the
+  period (a rework completing again does not count twice).
+- **On-time completion**: of those orders with a due date, the share whose
+  first completion's local date is on or before the due date.
+
+Improvement, in %: ``(previous - current) / previous x 100`` where lower is
+better (waiting, response time), ``(current - previous) / previous x 100``
+where higher is better (working hours, throughput, on-time share); none when
+the previous value is zero or missing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext_lazy as _
+
+from mes.errors import ApplicationError
+from monitoring.errors import PERIOD_INVALID
+from monitoring.models import Incident
+from workorders.models import OperationState, WorkCenter, WorkOrder, WorkOrderEvent
+
+WAITING = {OperationState.READY, OperationState.ACCEPTED}
+IN_HAND = [
+    OperationState.READY,
+    OperationState.ACCEPTED,
+    OperationState.RUNNING,
+    OperationState.PAUSED,
+]
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+
+    @property
+    def days(self) -> float:
+        return (self.end - self.start) / timedelta(days=1)
+
+    @property
+    def previous(self) -> Period:
+        return Period(self.start - (self.end - self.start), self.start)
+
+    @property
+    def last_day(self) -> date:
+        return timezone.localtime(self.end - timedelta(microseconds=1)).date()
+
+    def contains(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+    def overlap(self, start: datetime, end: datetime) -> timedelta:
+        return max(min(end, self.end) - max(start, self.start), timedelta(0))
+
+
+def period_of_days(first: date, last: date) -> Period:
+    """Local days ``first`` to ``last``, both included."""
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.combine(first, time.min), tz)
+    end = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min), tz)
+    return Period(start, end)
+
+
+MAX_PERIOD_DAYS = 366
+
+
+def period_dates(query) -> tuple[date, date]:
+    """``start`` and ``end`` of a query (local dates, both included); the last 7 days
+    (today included) when neither is given."""
+    today = timezone.localdate()
+    if not query.get("start") and not query.get("end"):
+        return today - timedelta(days=6), today
+    first, last = _date(query.get("start", "")), _date(query.get("end", ""))
+    if first is None or last is None or first > last or (last - first).days >= MAX_PERIOD_DAYS:
+        raise ApplicationError(PERIOD_INVALID)
+    return first, last
+
+
+def _date(value: str) -> date | None:
+    try:
+        return parse_date(str(value).strip())
+    except ValueError:
+        return None
+
+
+def improvement(current: float | None, previous: float | None, *, lower_is_better: bool):
+    if current is None or previous is None or previous == 0:
+        return None
+    change = (previous - current) if lower_is_better else (current - previous)
+    return change / previous * 100
+
+
+@dataclass
+class Kpi:
+    key: str
+    label: str
+    unit: str
+    lower_is_better: bool
+    current: float | None
+    previous: float | None
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def improvement_percent(self) -> float | None:
+        return improvement(self.current, self.previous, lower_is_better=self.lower_is_better)
+
+    def as_dict(self) -> dict:
+        return {
+            "key": self.key,
+            "label": str(self.label),
+            "unit": self.unit,
+            "lower_is_better": self.lower_is_better,
+            "current": self.current,
+            "previous": self.previous,
+            "improvement_percent": self.improvement_percent,
+            "detail": self.detail,
+        }
+
+
+@dataclass
+class FlowFigures:
+    """The raw figures of one period (seconds and counts)."""
+
+    waits: list[float] = field(default_factory=list)
+    running_seconds: dict[int, float] = field(default_factory=lambda: defaultdict(float))
+    response_seconds: list[float] = field(default_factory=list)
+    incidents_opened: int = 0
+    completed_orders: int = 0
+    completed_with_due_date: int = 0
+    completed_on_time: int = 0
+
+    @property
+    def average_wait_minutes(self) -> float | None:
+        return sum(self.waits) / len(self.waits) / 60 if self.waits else None
+
+    @property
+    def average_response_minutes(self) -> float | None:
+        if not self.response_seconds:
+            return None
+        return sum(self.response_seconds) / len(self.response_seconds) / 60
+
+    @property
+    def on_time_percent(self) -> float | None:
+        if not self.completed_with_due_date:
+            return None
+        return self.completed_on_time / self.completed_with_due_date * 100
+
+
+def _operation_events(window: Period) -> dict[int, list[WorkOrderEvent]]:
+    """Events (before ``window.end``) of every operation that can count in ``window``."""
+    touched = WorkOrderEvent.objects.filter(
+        operation__isnull=False, occurred_at__gte=window.start
+    ).values("operation_id")
+    events = (
+        WorkOrderEvent.objects.filter(occurred_at__lt=window.end, operation__isnull=False)
+        .filter(Q(operation_id__in=touched) | Q(operation__state__in=IN_HAND))
+        .select_related("operation")
+        .only("operation_id", "operation__work_center_id", "to_state", "occurred_at")
+        .order_by("operation_id", "occurred_at", "id")
+    )
+    by_operation: dict[int, list[WorkOrderEvent]] = defaultdict(list)
+    for event in events:
+        by_operation[event.operation_id].append(event)
+    return by_operation
+
+
+def _flow(periods: list[Period], now: datetime) -> list[FlowFigures]:
+    window = Period(min(p.start for p in periods), max(p.end for p in periods))
+    figures = [FlowFigures() for _ in periods]
+    for operation_events in _operation_events(window).values():
+        work_center_id = operation_events[0].operation.work_center_id
+        wait_started: datetime | None = None
+        for event, following in zip(operation_events, [*operation_events[1:], None], strict=True):
+            if event.to_state == OperationState.RUNNING:
+                end = following.occurred_at if following is not None else now
+                for period, figure in zip(periods, figures, strict=True):
+                    span = period.overlap(event.occurred_at, min(end, now))
+                    figure.running_seconds[work_center_id] += span.total_seconds()
+                if wait_started is not None:
+                    for period, figure in zip(periods, figures, strict=True):
+                        if period.contains(event.occurred_at):
+                            figure.waits.append((event.occurred_at - wait_started).total_seconds())
+                    wait_started = None
+            elif event.to_state in WAITING:
+                if wait_started is None:
+                    wait_started = event.occurred_at
+            else:
+                wait_started = None
+
+    for period, figure in zip(periods, figures, strict=True):
+        incidents = Incident.objects.filter(
+            first_seen_at__gte=period.start, first_seen_at__lt=period.end
+        ).values_list("first_seen_at", "acknowledged_at")
+        for opened, acknowledged in incidents:
+            figure.incidents_opened += 1
+            if acknowledged is not None:
+                figure.response_seconds.append((acknowledged - opened).total_seconds())
+
+    first_completion: dict[int, datetime] = {}
+    for order_id, occurred_at in (
+        WorkOrderEvent.objects.filter(
+            operation__isnull=True, transition="complete", occurred_at__lt=window.end
+        )
+        .order_by("occurred_at", "id")
+        .values_list("work_order_id", "occurred_at")
+    ):
+        first_completion.setdefault(order_id, occurred_at)
+    due_dates = dict(
+        WorkOrder.objects.filter(pk__in=list(first_completion)).values_list("pk", "due_date")
+    )
+    for order_id, completed_at in first_completion.items():
+        for period, figure in zip(periods, figures, strict=True):
+            if not period.contains(completed_at):
+                continue
+            figure.completed_orders += 1
+            due = due_dates.get(order_id)
+            if due is not None:
+                figure.completed_with_due_date += 1
+                if timezone.localtime(completed_at).date() <= due:
+                    figure.completed_on_time += 1
+    return figures
+
+
+@dataclass
+class KpiReport:
+    period: Period
+    previous_period: Period
+    kpis: list[Kpi]
+    work_centers: list[dict]
+
+    def kpi(self, key: str) -> Kpi:
+        return next(kpi for kpi in self.kpis if kpi.key == key)
+
+    def as_dict(self) -> dict:
+        return {
+            "start": self.period.start,
+            "end": self.period.end,
+            "previous_start": self.previous_period.start,
+            "previous_end": self.previous_period.end,
+            "days": self.period.days,
+            "kpis": [kpi.as_dict() for kpi in self.kpis],
+            "work_centers": self.work_centers,
+        }
+
+
+def flow_kpis(period: Period, *, now: datetime | None = None) -> KpiReport:
+    """The KPIs of ``period`` and of the period before it, with the improvement of each."""
+    now = now or timezone.now()
+    previous = period.previous
+    current_figures, previous_figures = _flow([period, previous], now)
+
+    def daily_hours(figures: FlowFigures, length: Period, work_center_id: int | None = None):
+        seconds = (
+            sum(figures.running_seconds.values())
+            if work_center_id is None
+            else figures.running_seconds.get(work_center_id, 0.0)
+        )
+        return seconds / 3600 / length.days
+
+    kpis = [
+        Kpi(
+            "waiting_time",
+            _("Average operation waiting time (ready to running)"),
+            "min",
+            True,
+            current_figures.average_wait_minutes,
+            previous_figures.average_wait_minutes,
+            {"waits": len(current_figures.waits), "previous_waits": len(previous_figures.waits)},
+        ),
+        Kpi(
+            "working_hours",
+            _("Daily effective working hours (running), all work centers"),
+            "h/d",
+            False,
+            daily_hours(current_figures, period),
+            daily_hours(previous_figures, previous),
+        ),
+        Kpi(
+            "response_time",
+            _("Exception response time (opened to acknowledged)"),
+            "min",
+            True,
+            current_figures.average_response_minutes,
+            previous_figures.average_response_minutes,
+            {
+                "opened": current_figures.incidents_opened,
+                "acknowledged": len(current_figures.response_seconds),
+                "previous_opened": previous_figures.incidents_opened,
+                "previous_acknowledged": len(previous_figures.response_seconds),
+            },
+        ),
+        Kpi(
+            "throughput",
+            _("Throughput (work orders completed)"),
+            "",
+            False,
+            float(current_figures.completed_orders),
+            float(previous_figures.completed_orders),
+        ),
+        Kpi(
+            "on_time",
+            _("On-time completion"),
+            "%",
+            False,
+            current_figures.on_time_percent,
+            previous_figures.on_time_percent,
+            {
+                "with_due_date": current_figures.completed_with_due_date,
+                "on_time": current_figures.completed_on_time,
+            },
+        ),
+    ]
+    centers = {
+        center.pk: center
+        for center in WorkCenter.objects.filter(
+            Q(is_active=True)
+            | Q(pk__in=list(current_figures.running_seconds))
+            | Q(pk__in=list(previous_figures.running_seconds))
+        )
+    }
+    rows = []
+    for center in sorted(centers.values(), key=lambda item: item.code):
+        current = daily_hours(current_figures, period, center.pk)
+        before = daily_hours(previous_figures, previous, center.pk)
+        rows.append(
+            {
+                "work_center": center.code,
+                "name": center.name,
+                "current": current,
+                "previous": before,
+                "improvement_percent": improvement(current, before, lower_is_better=False),
+            }
+        )
+    return KpiReport(period, previous, kpis, rows)

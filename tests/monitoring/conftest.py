@@ -1,0 +1,37 @@
+import pytest
+
+from tests.monitoring.receivers import HttpReceiver, SmtpReceiver
+
+
+@pytest.fixture
+def receiver():
+    """An HTTP endpoint on 127.0.0.1 that records requests; set ``.answers`` to script it."""
+    server = HttpReceiver().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_server():
+    server = SmtpReceiver()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_task_publishing(monkeypatch):
+    """Tasks that services enqueue are recorded, not published (tests call the services)."""
+    from monitoring.services import notifications
+
+    enqueued: list[tuple[int, float]] = []
+    monkeypatch.setattr(
+        notifications,
+        "_enqueue",
+        lambda notification_id, countdown=0: enqueued.append((notification_id, countdown)),
+    )
+    return enqueued
+
+
+@pytest.fixture
+def enqueued(_no_task_publishing):
+    return _no_task_publishing
