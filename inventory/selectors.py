@@ -150,10 +150,14 @@ def stock_on_hand_at(
     return total or Decimal(0)
 
 
+QUANTUM = Decimal("0.000001")
+
+
 def ledger_drift_list() -> list[dict]:
     """Balances whose on hand differs from the sum of their ledger (should be empty)."""
+    # Rounded to the columns' 6 places: SQLite sums decimals as floats.
     sums = {
-        (row["material_id"], row["location_id"], row["batch_id"]): row["total"]
+        (row["material_id"], row["location_id"], row["batch_id"]): row["total"].quantize(QUANTUM)
         for row in StockLedgerEntry.objects.values("material_id", "location_id", "batch_id")
         .annotate(total=Sum("quantity"))
         .order_by()
@@ -162,7 +166,7 @@ def ledger_drift_list() -> list[dict]:
     for balance in StockBalance.objects.all():
         key = (balance.material_id, balance.location_id, balance.batch_id)
         ledger_total = sums.pop(key, Decimal(0))
-        if ledger_total != balance.on_hand:
+        if ledger_total != balance.on_hand.quantize(QUANTUM):
             drift.append({"key": key, "ledger": ledger_total, "balance": balance.on_hand})
     drift.extend({"key": key, "ledger": total, "balance": None} for key, total in sums.items())
     return drift

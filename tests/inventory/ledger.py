@@ -5,16 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db import connection
-
 from inventory.models import StockBalance, StockLedgerEntry
 from inventory.selectors import ledger_drift_list
-
-# SQLite keeps decimals as 8-byte floats and sums them as floats, and Django
-# rounds a column it reads back but not an aggregate: 0.23 + 29 - 29.23 comes
-# back as 4.2e-16. On SQLite the selector's report may therefore hold such
-# noise (and only such noise); the exact sums below are checked everywhere.
-SQLITE_SUM_NOISE = Decimal("1e-9")
 
 
 def assert_ledger_matches_balances() -> None:
@@ -34,14 +26,8 @@ def assert_ledger_matches_balances() -> None:
     for key, on_hand in balances.items():
         assert on_hand == totals.get(key, Decimal(0)), (key, on_hand)
 
-    drift = ledger_drift_list()
-    if connection.vendor == "sqlite":
-        drift = [
-            row
-            for row in drift
-            if row["balance"] is None or abs(row["ledger"] - row["balance"]) >= SQLITE_SUM_NOISE
-        ]
-    assert drift == []
+    # The selector rounds SQLite's float sums to the columns' 6 places.
+    assert ledger_drift_list() == []
 
 
 def assert_balance_history_is_serial() -> None:
