@@ -299,7 +299,7 @@ class RepairPolicy(models.Model):
         _("repair without approval up to (quantity)"), max_digits=18, decimal_places=6, default=0
     )
     auto_limit_percent = models.DecimalField(
-        _("and up to (% of the true quantity)"), max_digits=6, decimal_places=2, default=0
+        _("and up to (percent of the true quantity)"), max_digits=6, decimal_places=2, default=0
     )
     priority = models.PositiveSmallIntegerField(
         _("priority"), default=10, help_text=_("Lower wins when several policies match.")

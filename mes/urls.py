@@ -32,6 +32,7 @@ urlpatterns = [
     path("work-orders/", include("workorders.urls")),
     path("integrations/", include("integrations.urls")),
     path("monitoring/", include("monitoring.urls")),
+    path("", include("workorders.floor_urls")),  # /floor/ and /api/v1/floor/
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,10 +1,16 @@
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.hashers import make_password
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from mes.errors import ApplicationError
-from workorders import services
+from workorders import floor_services, services
 from workorders.models import (
+    FaultReport,
+    FloorActionRejection,
     Routing,
     RoutingComponent,
     RoutingOperation,
@@ -12,6 +18,7 @@ from workorders.models import (
     Team,
     TemporaryGrant,
     WorkCenter,
+    WorkerBadge,
     WorkOrder,
     WorkOrderEvent,
     WorkOrderOperation,
@@ -209,3 +216,114 @@ class TemporaryGrantAdmin(admin.ModelAdmin):
     def revoke_selected(self, request, queryset):
         for grant in queryset:
             services.temporary_grant_revoke(actor=request.user, grant_id=grant.pk)
+
+
+# --- Shop floor -----------------------------------------------------------------------------
+class WorkerBadgeForm(forms.ModelForm):
+    pin = forms.CharField(
+        label=_("New PIN"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("4 to 8 digits; leave empty to keep the current PIN."),
+    )
+    clear_pin = forms.BooleanField(label=_("Remove the PIN"), required=False)
+
+    class Meta:
+        model = WorkerBadge
+        fields = ("user", "code", "is_active")
+
+    def clean_pin(self):
+        pin = self.cleaned_data["pin"]
+        if pin and not (pin.isdigit() and 4 <= len(pin) <= 8):
+            raise forms.ValidationError(_("A PIN has 4 to 8 digits."))
+        return pin
+
+    def save(self, commit=True):
+        badge = super().save(commit=False)
+        if self.cleaned_data.get("clear_pin"):
+            badge.pin_hash = ""
+        elif self.cleaned_data.get("pin"):
+            badge.pin_hash = make_password(self.cleaned_data["pin"])
+        if commit:
+            badge.save()
+        return badge
+
+
+@admin.register(WorkerBadge)
+class WorkerBadgeAdmin(admin.ModelAdmin):
+    form = WorkerBadgeForm
+    list_display = ("code", "user", "is_active", "has_pin", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("code", "user__username", "user__first_name", "user__last_name")
+    autocomplete_fields = ("user",)
+
+    @admin.display(boolean=True, description=_("PIN set"))
+    def has_pin(self, badge):
+        return bool(badge.pin_hash)
+
+
+@admin.register(FaultReport)
+class FaultReportAdmin(admin.ModelAdmin):
+    list_display = (
+        "occurred_at",
+        "category",
+        "work_center",
+        "operation",
+        "reported_by",
+        "incident",
+        "photo_link",
+    )
+    list_filter = ("category", "work_center")
+    search_fields = ("note", "work_center__code", "operation__work_order__number", "device_id")
+    list_select_related = ("work_center", "operation__work_order", "reported_by", "incident")
+    readonly_fields = [field.name for field in FaultReport._meta.fields] + ["photo_link"]
+
+    @admin.display(description=_("photo"))
+    def photo_link(self, report):
+        if not report.photo:
+            return "-"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("floor:fault_photo", args=[report.pk]), _("Open")
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(FloorActionRejection)
+class FloorActionRejectionAdmin(admin.ModelAdmin):
+    """Device actions the server refused: what was sent, why, and whether it was settled."""
+
+    list_display = (
+        "last_rejected_at",
+        "user",
+        "device_id",
+        "action_type",
+        "error_code",
+        "attempts",
+        "occurred_at",
+        "resolved_at",
+    )
+    list_filter = ("error_code", "action_type", ("resolved_at", admin.EmptyFieldListFilter))
+    search_fields = ("idempotency_key", "device_id", "user__username", "error_code")
+    list_select_related = ("user",)
+    readonly_fields = [
+        field.name for field in FloorActionRejection._meta.fields if field.name != "resolution"
+    ]
+    actions = ["resolve_selected"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Mark the selected actions as settled"))
+    def resolve_selected(self, request, queryset):
+        for rejection in queryset.filter(resolved_at__isnull=True):
+            floor_services.floor_action_rejection_resolve(
+                actor=request.user,
+                rejection_id=rejection.pk,
+                resolution=str(_("Settled by {user}")).format(user=request.user.get_username()),
+            )

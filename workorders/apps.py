@@ -10,4 +10,4 @@ class WorkordersConfig(AppConfig):
     def ready(self) -> None:
         # Register the app's error codes at start-up, so the registry (and
         # /api/v1/error-codes/) is complete whatever was imported first.
-        from workorders import errors  # noqa: F401
+        from workorders import errors, floor_errors  # noqa: F401

@@ -399,3 +399,120 @@ class TemporaryGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.starts_at:%Y-%m-%d %H:%M}-{self.ends_at:%H:%M}"
+
+
+# --- Shop floor: badges, fault reports, set-aside device actions ----------------------
+class WorkerBadge(models.Model):
+    """The code on a person's badge; scanning it signs them in on a floor device.
+
+    A PIN (stored hashed) lets them sign in with user name and PIN instead.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="badge",
+    )
+    code = models.CharField(_("badge code"), max_length=64, unique=True)
+    pin_hash = models.CharField(_("PIN (hashed)"), max_length=128, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("worker badge")
+        verbose_name_plural = _("worker badges")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.user})"
+
+
+class FaultCategory(models.TextChoices):
+    EQUIPMENT = "equipment", _("Equipment")
+    MATERIAL = "material", _("Material")
+    QUALITY = "quality", _("Quality")
+    OTHER = "other", _("Other")
+
+
+class FaultReport(models.Model):
+    """A fault reported from the floor; it opens (or counts on) a monitoring incident."""
+
+    idempotency_key = models.CharField(max_length=128, unique=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+    category = models.CharField(_("category"), max_length=16, choices=FaultCategory)
+    note = models.TextField(_("note"), blank=True)
+    photo = models.FileField(_("photo"), upload_to="floor/faults/%Y/%m/", blank=True)
+    work_center = models.ForeignKey(
+        WorkCenter, verbose_name=_("work center"), on_delete=models.PROTECT, related_name="+"
+    )
+    operation = models.ForeignKey(
+        WorkOrderOperation,
+        verbose_name=_("operation"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="fault_reports",
+    )
+    incident = models.ForeignKey(
+        "monitoring.Incident",
+        verbose_name=_("incident"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reported by"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    device_id = models.CharField(_("device"), max_length=100, blank=True)
+    occurred_at = models.DateTimeField(_("occurred at"), db_index=True)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("fault report")
+        verbose_name_plural = _("fault reports")
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.category} {self.work_center_id} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class FloorActionRejection(models.Model):
+    """A device action the server refused: set aside on the device, listed for supervisors.
+
+    One row per idempotency key; a later attempt with the same key updates it,
+    and one that succeeds marks it resolved.
+    """
+
+    idempotency_key = models.CharField(max_length=128, unique=True)
+    device_id = models.CharField(_("device"), max_length=100, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    action_type = models.CharField(_("action"), max_length=16)
+    action = models.JSONField(_("action as sent"), default=dict)
+    error_code = models.CharField(_("error code"), max_length=16, db_index=True)
+    error = models.JSONField(_("error"), default=dict)
+    occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=1)
+    first_rejected_at = models.DateTimeField(_("first rejected at"), auto_now_add=True)
+    last_rejected_at = models.DateTimeField(_("last rejected at"))
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True, db_index=True)
+    resolution = models.CharField(_("resolution"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("set-aside floor action")
+        verbose_name_plural = _("set-aside floor actions")
+        ordering = ["-last_rejected_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action_type} {self.error_code} {self.idempotency_key}"
