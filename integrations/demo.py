@@ -14,7 +14,7 @@ DEMO_NODES = [
         "port_variable": "FAKE_ERP_PORT",
         "default_port": 8101,
         "subscriptions": ["work_order.", "operation.", "stock."],
-        "pull_kinds": ["production_orders", "purchase_receipts"],
+        "pull_kinds": ["materials", "production_orders", "purchase_receipts"],
     },
     {
         "name": "wms",

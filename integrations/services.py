@@ -322,7 +322,43 @@ def _apply_production_order(node: Node, record: dict) -> dict:
     return {"work_order": work_order.number}
 
 
+def _apply_material(node: Node, record: dict) -> dict:
+    from inventory.services import material_upsert
+
+    code = str(record.get("code") or record["external_id"])
+    material = material_upsert(actor=None, code=code, fields=record)
+    return {"material": material.code}
+
+
+def _apply_location(node: Node, record: dict) -> dict:
+    from inventory.services import location_upsert
+
+    code = str(record.get("code") or record["external_id"])
+    code = node.location_mapping.get(code, code)
+    location = location_upsert(
+        actor=None, code=code, fields=record, parent_code=record.get("parent") or None
+    )
+    return {"location": location.code}
+
+
+def _apply_batch(node: Node, record: dict) -> dict:
+    from inventory.services import batch_upsert
+
+    batch = batch_upsert(
+        actor=None,
+        material_code=str(record.get("material", "")),
+        number=str(record.get("number") or record.get("batch") or ""),
+        fields=record,
+    )
+    return {"batch": batch.number}
+
+
+MASTER_DATA_KINDS = {"materials", "locations", "batches"}
+# Master data first in a pull, so receipts and orders find what they refer to.
 INBOUND_APPLIERS = {
+    "materials": _apply_material,
+    "locations": _apply_location,
+    "batches": _apply_batch,
     "purchase_receipts": _apply_purchase_receipt,
     "production_orders": _apply_production_order,
 }
@@ -344,9 +380,14 @@ def inbound_records_apply(
             error = ApplicationError(errors.RECORD_INVALID, fields={"external_id": ["required"]})
             results.append(InboundItemResult(None, "error", error=error.payload()))
             continue
-        external_id = str(external_id)[:128]
+        external_id = str(external_id)[:100]
+        record_key = external_id
+        if kind in MASTER_DATA_KINDS:
+            # Master data comes again when it changes: the same content applies once.
+            content = json.dumps(record, sort_keys=True, default=str).encode()
+            record_key = f"{external_id}#{hashlib.sha256(content).hexdigest()[:16]}"
         existing = InboundRecord.objects.filter(
-            node=node, kind=kind, external_id=external_id
+            node=node, kind=kind, external_id=record_key
         ).first()
         if existing is not None:
             results.append(InboundItemResult(external_id, "replayed", existing.result))
@@ -355,7 +396,7 @@ def inbound_records_apply(
             with transaction.atomic():
                 applied = applier(node, {**record, "external_id": external_id})
                 InboundRecord.objects.create(
-                    node=node, kind=kind, external_id=external_id, payload=record, result=applied
+                    node=node, kind=kind, external_id=record_key, payload=record, result=applied
                 )
         except ApplicationError as error:
             results.append(InboundItemResult(external_id, "error", error=error.payload()))

@@ -634,3 +634,75 @@ def stock_reservation_release(*, actor, reservation_id: int) -> StockReservation
     reservation.state = StockReservation.State.RELEASED
     reservation.save(update_fields=["open_quantity", "state", "updated_at"])
     return reservation
+
+
+# --- Master data from other systems ------------------------------------------------------
+MATERIAL_FIELDS = {
+    "name",
+    "specification",
+    "unit",
+    "decimal_places",
+    "category",
+    "is_batch_tracked",
+    "allow_negative",
+    "safety_stock",
+    "is_active",
+}
+LOCATION_FIELDS = {"name", "level", "location_type", "is_active"}
+BATCH_FIELDS = {"production_date", "expiry_date", "supplier_lot"}
+
+
+def _validated(instance, fields: dict[str, Any], exclude_unique: bool = False):
+    """Full model validation; a problem is a field error with API-001, nothing saved."""
+    from django.core.exceptions import ValidationError
+
+    from mes.errors import API_VALIDATION
+
+    for name, value in fields.items():
+        setattr(instance, name, value)
+    try:
+        instance.full_clean(validate_unique=not exclude_unique)
+    except ValidationError as exc:
+        raise ApplicationError(
+            API_VALIDATION,
+            fields={
+                key: [str(message) for message in messages]
+                for key, messages in exc.message_dict.items()
+            },
+        ) from exc
+    instance.save()
+    return instance
+
+
+@transaction.atomic
+def material_upsert(*, actor, code: str, fields: dict[str, Any]) -> Material:
+    """Create or update a material by its exact code (what an ERP's master data sends)."""
+    _require_permission(actor, "inventory.change_material")
+    material = Material.objects.select_for_update().filter(code=code).first() or Material(code=code)
+    known = {key: value for key, value in fields.items() if key in MATERIAL_FIELDS}
+    return _validated(material, known, exclude_unique=material.pk is not None)
+
+
+@transaction.atomic
+def location_upsert(
+    *, actor, code: str, fields: dict[str, Any], parent_code: str | None = None
+) -> Location:
+    _require_permission(actor, "inventory.change_location")
+    location = Location.objects.select_for_update().filter(code=code).first() or Location(code=code)
+    known = {key: value for key, value in fields.items() if key in LOCATION_FIELDS}
+    if parent_code:
+        known["parent"] = _location(parent_code, "parent")
+    return _validated(location, known, exclude_unique=location.pk is not None)
+
+
+@transaction.atomic
+def batch_upsert(*, actor, material_code: str, number: str, fields: dict[str, Any]) -> Batch:
+    _require_permission(actor, "inventory.change_batch")
+    material = Material.objects.filter(code=material_code).first()
+    if material is None:
+        raise _field_error(errors.UNKNOWN_MATERIAL, "material")
+    batch = Batch.objects.select_for_update().filter(
+        material=material, number=number
+    ).first() or Batch(material=material, number=number)
+    known = {key: value for key, value in fields.items() if key in BATCH_FIELDS}
+    return _validated(batch, known, exclude_unique=batch.pk is not None)

@@ -76,3 +76,55 @@ def test_sync_status_reports_backlog_lag_and_dead_letters(api_client, erp_node, 
     assert status["name"] == "erp"
     assert status["backlog"] == 1 and status["dead_letters"] == 1
     assert status["lag_seconds"] >= 0
+
+
+@pytest.mark.django_db
+def test_master_data_is_created_updated_and_replayed_by_content(client, erp_with_token):
+    from inventory.models import Batch, Location, Material
+
+    _node, token = erp_with_token
+    material = {"external_id": "0200117", "code": "0200117", "name": "Bearing", "unit": "个"}
+    assert push(client, "erp", "materials", [material], token).json()["applied"] == 1
+    assert push(client, "erp", "materials", [material], token).json()["replayed"] == 1
+    renamed = {**material, "name": "Bearing 6204", "decimal_places": 0}
+    assert push(client, "erp", "materials", [renamed], token).json()["applied"] == 1
+    assert Material.objects.get(code="0200117").name == "Bearing 6204"
+
+    bad = {**material, "decimal_places": 9}
+    result = push(client, "erp", "materials", [bad], token).json()["results"][0]
+    assert result["status"] == "error" and result["error"]["code"] == "API-001"
+    assert "decimal_places" in result["error"]["fields"]
+    assert Material.objects.get(code="0200117").decimal_places == 0
+
+    location = {"external_id": "RM-A-09", "name": "Raw A 09", "location_type": "storage"}
+    assert push(client, "erp", "locations", [location], token).json()["applied"] == 1
+    batch = {"external_id": "0200117/S-9", "material": "0200117", "number": "S-9"}
+    assert push(client, "erp", "batches", [batch], token).json()["applied"] == 1
+    assert Location.objects.filter(code="RM-A-09").exists()
+    assert Batch.objects.filter(material__code="0200117", number="S-9").exists()
+
+
+@pytest.mark.django_db
+def test_pulls_bring_master_data_then_orders_from_a_real_fake_erp(db):
+    from inventory.models import Material
+    from tests.fakes.process import running_fake
+
+    seed = {
+        "materials": [
+            {"external_id": "M-1", "code": "M-1", "name": "Shaft", "unit": "PCS"},
+            {"external_id": "M-2", "code": "M-2", "name": "Flange", "unit": "PCS"},
+        ]
+    }
+    with running_fake("erp", seed=seed) as erp:
+        node = Node.objects.create(
+            name="erp-pull",
+            kind="erp",
+            transport="http_json",
+            base_url=erp.base_url,
+            pull_kinds=["materials"],
+        )
+        from integrations.services import node_pull
+
+        assert node_pull(node_id=node.pk) == {"materials": 2}
+        assert node_pull(node_id=node.pk) == {"materials": 0}  # resumes after its cursor
+    assert set(Material.objects.values_list("code", flat=True)) >= {"M-1", "M-2"}
