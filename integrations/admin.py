@@ -14,6 +14,7 @@ from integrations.models import (
     RepairPolicy,
 )
 from integrations.selectors import node_sync_status_list
+from mes.admin import NoAddMixin, NoChangeMixin, NoDeleteMixin, ReadOnlyAdmin
 from mes.errors import ApplicationError
 
 
@@ -80,7 +81,7 @@ class NodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(NoAddMixin, NoDeleteMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "node",
@@ -99,12 +100,6 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in OutboxMessage._meta.fields]
     actions = ["replay_selected"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.action(description=_("Replay the selected dead letters"))
     def replay_selected(self, request, queryset):
         count = services.outbox_messages_replay(
@@ -116,17 +111,11 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(InboundRecord)
-class InboundRecordAdmin(admin.ModelAdmin):
+class InboundRecordAdmin(NoAddMixin, NoChangeMixin, admin.ModelAdmin):
     list_display = ("id", "node", "kind", "external_id", "received_at")
     list_filter = ("node", "kind")
     search_fields = ("external_id",)
     readonly_fields = [field.name for field in InboundRecord._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 # --- Reconciliation ----------------------------------------------------------------
@@ -146,7 +135,7 @@ class RepairPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReconciliationRun)
-class ReconciliationRunAdmin(admin.ModelAdmin):
+class ReconciliationRunAdmin(ReadOnlyAdmin):
     """Runs are written by the reconciliation only; here they are read."""
 
     list_display = (
@@ -174,15 +163,6 @@ class ReconciliationRunAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(discrepancy_count=Count("discrepancies"))
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description=_("differences"), ordering="discrepancy_count")
     def discrepancy_count(self, run):
         return run.discrepancy_count
@@ -201,7 +181,7 @@ class ReconciliationRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(Discrepancy)
-class DiscrepancyAdmin(admin.ModelAdmin):
+class DiscrepancyAdmin(NoAddMixin, NoDeleteMixin, admin.ModelAdmin):
     """Read-only; approving and rejecting go through the reconciliation service."""
 
     list_display = (
@@ -224,12 +204,6 @@ class DiscrepancyAdmin(admin.ModelAdmin):
     list_select_related = ("run", "decided_by")
     readonly_fields = [field.name for field in Discrepancy._meta.fields]
     actions = ["approve_selected", "reject_selected"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_change_permission(self, request, obj=None):
         # The list's actions need the change permission; one difference is only shown.

@@ -11,6 +11,7 @@ from inventory.models import (
     StockMovement,
     StockReservation,
 )
+from mes.admin import NoAddMixin, ReadOnlyAdmin
 from mes.errors import ApplicationError
 
 
@@ -49,19 +50,6 @@ class BatchAdmin(admin.ModelAdmin):
     list_select_related = ("material",)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Stock tables change only through inventory.services."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(StockBalance)
 class StockBalanceAdmin(ReadOnlyAdmin):
     list_display = ("material", "location", "batch", "on_hand", "reserved", "updated_at")
@@ -70,15 +58,12 @@ class StockBalanceAdmin(ReadOnlyAdmin):
     list_select_related = ("material", "location", "batch")
 
 
-class LedgerEntryInline(admin.TabularInline):
+class LedgerEntryInline(NoAddMixin, admin.TabularInline):
     model = StockLedgerEntry
     fields = ("location", "quantity", "balance_after", "occurred_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(StockMovement)

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from mes.admin import NoAddMixin, NoChangeMixin
 from mes.errors import ApplicationError
 from monitoring.models import (
     EndpointStat,
@@ -17,25 +18,18 @@ from monitoring.models import (
 from monitoring.services import incident_acknowledge, incident_resolve, notifications_resend
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+class SampledAdmin(NoAddMixin, NoChangeMixin, admin.ModelAdmin):
+    """Written by the system; old rows may be deleted."""
 
 
 @admin.register(ProcessHeartbeat)
-class ProcessHeartbeatAdmin(admin.ModelAdmin):
+class ProcessHeartbeatAdmin(NoAddMixin, admin.ModelAdmin):
     list_display = ("process", "last_seen_at", "hostname")
     readonly_fields = ("process", "last_seen_at", "hostname")
 
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(NoAddMixin, admin.ModelAdmin):
     list_display = (
         "code",
         "severity",
@@ -52,9 +46,6 @@ class IncidentAdmin(admin.ModelAdmin):
     search_fields = ("code", "source", "title", "work_center")
     readonly_fields = [field.name for field in Incident._meta.fields]
     actions = ["acknowledge_selected", "resolve_selected"]
-
-    def has_add_permission(self, request):
-        return False
 
     def has_acknowledge_permission(self, request):
         return request.user.has_perm("monitoring.acknowledge_incident")
@@ -112,7 +103,7 @@ class NotificationRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
+class NotificationAdmin(SampledAdmin):
     list_display = (
         "incident",
         "channel",
@@ -154,14 +145,14 @@ class StallThresholdAdmin(admin.ModelAdmin):
 
 
 @admin.register(ResourceSample)
-class ResourceSampleAdmin(ReadOnlyAdmin):
+class ResourceSampleAdmin(SampledAdmin):
     list_display = ("sampled_at", "hostname", "cpu_percent", "memory_percent", "disk_percent")
     list_filter = ("hostname",)
     date_hierarchy = "sampled_at"
 
 
 @admin.register(EndpointStat)
-class EndpointStatAdmin(ReadOnlyAdmin):
+class EndpointStatAdmin(SampledAdmin):
     list_display = ("hour", "method", "route", "count", "errors", "total_ms", "max_ms")
     list_filter = ("method",)
     search_fields = ("route",)
@@ -169,6 +160,6 @@ class EndpointStatAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StabilityReport)
-class StabilityReportAdmin(ReadOnlyAdmin):
+class StabilityReportAdmin(SampledAdmin):
     list_display = ("week_start", "generated_at", "emailed_at")
     exclude = ("html",)

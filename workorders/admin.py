@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from mes.admin import NoAddMixin, NoDeleteMixin, ReadOnlyAdmin
 from mes.errors import ApplicationError
 from workorders import floor_services, services
 from workorders.models import (
@@ -67,7 +68,7 @@ class RoutingOperationAdmin(admin.ModelAdmin):
     inlines = [RoutingComponentInline]
 
 
-class OperationInline(admin.TabularInline):
+class OperationInline(NoAddMixin, admin.TabularInline):
     model = WorkOrderOperation
     fields = (
         "sequence",
@@ -84,11 +85,8 @@ class OperationInline(admin.TabularInline):
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class EventInline(admin.TabularInline):
+class EventInline(NoAddMixin, admin.TabularInline):
     model = WorkOrderEvent
     fields = (
         "occurred_at",
@@ -103,9 +101,6 @@ class EventInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 def _transition_action(name: str, label):
@@ -129,7 +124,7 @@ def _transition_action(name: str, label):
 
 
 @admin.register(WorkOrder)
-class WorkOrderAdmin(admin.ModelAdmin):
+class WorkOrderAdmin(NoAddMixin, NoDeleteMixin, admin.ModelAdmin):
     """Read-mostly: states change only through the actions, which call services."""
 
     list_display = (
@@ -155,15 +150,9 @@ class WorkOrderAdmin(admin.ModelAdmin):
         _transition_action("cancel", _("Cancel")),
     ]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(WorkOrderEvent)
-class WorkOrderEventAdmin(admin.ModelAdmin):
+class WorkOrderEventAdmin(ReadOnlyAdmin):
     list_display = (
         "occurred_at",
         "work_order",
@@ -177,15 +166,6 @@ class WorkOrderEventAdmin(admin.ModelAdmin):
     list_filter = ("transition", "to_state")
     search_fields = ("work_order__number", "reason", "device_id")
     list_select_related = ("work_order", "operation", "actor", "grant")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Shift)
@@ -264,7 +244,7 @@ class WorkerBadgeAdmin(admin.ModelAdmin):
 
 
 @admin.register(FaultReport)
-class FaultReportAdmin(admin.ModelAdmin):
+class FaultReportAdmin(NoAddMixin, NoDeleteMixin, admin.ModelAdmin):
     list_display = (
         "occurred_at",
         "category",
@@ -287,15 +267,9 @@ class FaultReportAdmin(admin.ModelAdmin):
             '<a href="{}">{}</a>', reverse("floor:fault_photo", args=[report.pk]), _("Open")
         )
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(FloorActionRejection)
-class FloorActionRejectionAdmin(admin.ModelAdmin):
+class FloorActionRejectionAdmin(NoAddMixin, admin.ModelAdmin):
     """Device actions the server refused: what was sent, why, and whether it was settled."""
 
     list_display = (
@@ -315,9 +289,6 @@ class FloorActionRejectionAdmin(admin.ModelAdmin):
         field.name for field in FloorActionRejection._meta.fields if field.name != "resolution"
     ]
     actions = ["resolve_selected"]
-
-    def has_add_permission(self, request):
-        return False
 
     @admin.action(description=_("Mark the selected actions as settled"))
     def resolve_selected(self, request, queryset):
