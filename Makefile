@@ -8,7 +8,7 @@ MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 export HOST ?= 127.0.0.1
 export PORT ?= 8000
 
-.PHONY: run test install messages lint format bench clean
+.PHONY: run test install messages lint format bench bench-reconciliation drill clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)" % sys.version.split()[0])'
@@ -42,6 +42,24 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Stock-movement API benchmark (gunicorn + PostgreSQL; not part of `make test`).
+# Needs PostgreSQL on 127.0.0.1:5432; see docs/benchmarks.md. BENCH_ARGS=--quick for a short run.
+bench: install
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(BIN)/python -m tests.bench.bench_movements $(BENCH_ARGS)
+	$(BIN)/python -m tests.bench.bench_reconciliation $(RECON_BENCH_ARGS)
+
+# Reconciliation benchmark: a 1M-row CSV snapshot against 1M balances on PostgreSQL
+# (127.0.0.1:5432; not part of `make test`). RECON_BENCH_ARGS="--rows 100000" for a short run.
+bench-reconciliation: install
+	$(BIN)/python -m tests.bench.bench_reconciliation $(RECON_BENCH_ARGS)
+
+# Load drill: 200 users for 120 s against gunicorn + worker on PostgreSQL and Redis db 7
+# (not part of `make test`); see docs/benchmarks.md. DRILL_ARGS overrides, e.g. --duration 60.
+drill: install
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,drill]'
+	$(BIN)/python manage.py drill --users 200 --duration 120 $(DRILL_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles $(MO_FILES)

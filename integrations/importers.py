@@ -572,6 +572,21 @@ def _error(
     return RowError(row_number, field_name, error.code, message, value)
 
 
+TEXT_FIELDS = ("material", "batch", "location", "unit", "external_id")
+
+
+def text_errors(number: int, name: str, value: str) -> list[RowError]:
+    """What is unclear about one cleaned code or text value (empty list: nothing)."""
+    if name == "material" and not value:
+        return [_error(number, name, errors.IMPORT_VALUE_MISSING)]
+    if name in {"material", "batch", "external_id"} and is_mangled_code(value):
+        return [_error(number, name, errors.IMPORT_MANGLED_CODE, value=value)]
+    if len(value) > MAX_LENGTH[name]:
+        reason = format_lazy(_("at most {} characters"), MAX_LENGTH[name])
+        return [_error(number, name, errors.IMPORT_VALUE_TOO_LONG, reason, value)]
+    return []
+
+
 def _parse_row(
     number: int,
     row: Sequence[str],
@@ -585,15 +600,8 @@ def _parse_row(
     row_errors: list[RowError] = []
     values = {name: clean_text(_cell(row, columns.get(name))) for name in FIELDS}
 
-    for name in ("material", "batch", "location", "unit", "external_id"):
-        value = values[name]
-        if name == "material" and not value:
-            row_errors.append(_error(number, name, errors.IMPORT_VALUE_MISSING))
-        elif name in {"material", "batch", "external_id"} and is_mangled_code(value):
-            row_errors.append(_error(number, name, errors.IMPORT_MANGLED_CODE, value=value))
-        elif len(value) > MAX_LENGTH[name]:
-            reason = format_lazy(_("at most {} characters"), MAX_LENGTH[name])
-            row_errors.append(_error(number, name, errors.IMPORT_VALUE_TOO_LONG, reason, value))
+    for name in TEXT_FIELDS:
+        row_errors.extend(text_errors(number, name, values[name]))
 
     quantity = None
     raw_quantity = _cell(row, columns["quantity"])

@@ -12,8 +12,11 @@ applies nothing a second time.
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
 import io
+import itertools
 import logging
 import re
 import shutil
@@ -115,11 +118,89 @@ def _progress(run: ReconciliationRun, percent: int) -> None:
     ReconciliationRun.objects.filter(pk=run.pk).update(progress=percent)
 
 
+# On PostgreSQL a run's snapshot is staged in a temporary table of the session
+# that runs it: no WAL, no index and no foreign key to keep up while a million
+# lines are copied in (several times faster than SnapshotLine), and gone with
+# the session if a worker dies. Elsewhere (SQLite) staging is SnapshotLine.
+STAGING_TABLE = "reconciliation_staging"
+_STAGING_DDL = f"""
+CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING_TABLE} (
+    run_id bigint NOT NULL,
+    system varchar(16) NOT NULL,
+    material_code varchar(64) NOT NULL,
+    batch varchar(64) NOT NULL DEFAULT '',
+    location varchar(64) NOT NULL,
+    quantity numeric(18, 6) NOT NULL
+)
+"""
+
+
+def _staging_table() -> str:
+    return STAGING_TABLE if connection.vendor == "postgresql" else SnapshotLine._meta.db_table
+
+
+def _staging_clear(run: ReconciliationRun) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
+    else:
+        SnapshotLine.objects.filter(run=run).delete()
+
+
+class _CopyText:
+    """Snapshot rows as CSV text for ``COPY ... FROM STDIN``, read block by block:
+    PostgreSQL stores one block while the next is read and parsed here."""
+
+    def __init__(self, run_id: int, system: str, rows: Iterable[SnapshotRow], block: int):
+        self._run_id, self._system, self._rows, self._block = run_id, system, iter(rows), block
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer)
+        self.count = 0
+        self.error: Exception | None = None  # raised while reading: COPY only says it failed
+
+    def read(self, size: int = -1) -> str:
+        buffer, writer, run_id, system = self._buffer, self._writer, self._run_id, self._system
+        buffer.seek(0)
+        buffer.truncate()
+        count = 0
+        try:
+            for row in itertools.islice(self._rows, self._block):
+                writer.writerow(
+                    (run_id, system, row.material_code, row.batch or "", row.location, row.quantity)
+                )
+                count += 1
+        except Exception as exc:
+            self.error = exc
+            raise
+        self.count += count
+        return buffer.getvalue()
+
+    readline = read
+
+
 def snapshot_load(run: ReconciliationRun, system: str, rows: Iterable[SnapshotRow]) -> int:
     """Load snapshot rows into staging: COPY on PostgreSQL, batched inserts elsewhere.
 
-    ``rows`` is consumed as a stream, in chunks, so memory stays bounded.
+    ``rows`` is consumed as a stream, so memory stays bounded. On PostgreSQL it
+    is read while COPY holds the connection: it must not query the database.
     """
+    if connection.vendor == "postgresql":
+        text = _CopyText(run.pk, system, rows, block=2_000)
+        with connection.cursor() as cursor:
+            cursor.execute(_STAGING_DDL)
+            try:
+                cursor.copy_expert(
+                    f"COPY {STAGING_TABLE} "
+                    "(run_id, system, material_code, batch, location, quantity) "
+                    "FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (batch))",
+                    text,
+                )
+            except Exception as exc:
+                if text.error is not None:
+                    raise text.error from exc
+                raise
+            cursor.execute(f"ANALYZE {STAGING_TABLE}")  # no autovacuum on temporary tables
+        return text.count
     count = 0
     chunk: list[SnapshotRow] = []
     for row in rows:
@@ -133,36 +214,20 @@ def snapshot_load(run: ReconciliationRun, system: str, rows: Iterable[SnapshotRo
 
 
 def _load_chunk(run: ReconciliationRun, system: str, rows: list[SnapshotRow]) -> int:
-    if connection.vendor == "postgresql":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        for row in rows:
-            writer.writerow(
-                [run.pk, system, row.material_code, row.batch or "", row.location, row.quantity]
+    SnapshotLine.objects.bulk_create(
+        (
+            SnapshotLine(
+                run=run,
+                system=system,
+                material_code=row.material_code,
+                batch=row.batch or "",
+                location=row.location,
+                quantity=row.quantity,
             )
-        buffer.seek(0)
-        with connection.cursor() as cursor:
-            cursor.copy_expert(
-                f"COPY {SnapshotLine._meta.db_table} "
-                "(run_id, system, material_code, batch, location, quantity) "
-                "FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (batch))",
-                buffer,
-            )
-    else:
-        SnapshotLine.objects.bulk_create(
-            (
-                SnapshotLine(
-                    run=run,
-                    system=system,
-                    material_code=row.material_code,
-                    batch=row.batch or "",
-                    location=row.location,
-                    quantity=row.quantity,
-                )
-                for row in rows
-            ),
-            batch_size=2000,
-        )
+            for row in rows
+        ),
+        batch_size=2000,
+    )
     return len(rows)
 
 
@@ -242,7 +307,7 @@ def _diff(run: ReconciliationRun, system: str) -> int:
         material=Material._meta.db_table,
         location=Location._meta.db_table,
         batch=Batch._meta.db_table,
-        snapshot=SnapshotLine._meta.db_table,
+        snapshot=_staging_table(),
     )
     with connection.cursor() as cursor:
         cursor.execute(
@@ -500,13 +565,14 @@ def reconciliation_execute(
             "repairs_pending_approval": repairs["pending"],
             "corrections_sent": repairs["outbound"],
             "repairs_failed": repairs["failed"],
-            "rows_rejected": rejected_rows,
+            "rows_rejected": rejected_rows
+            + sum(getattr(rows, "rejected", 0) for rows in snapshots.values()),
         }
         run.state = ReconciliationRun.State.SUCCEEDED
         run.progress = 100
         run.finished_at = timezone.now()
         run.save(update_fields=["summary", "state", "progress", "finished_at"])
-        SnapshotLine.objects.filter(run=run).delete()  # staging is not kept
+        _staging_clear(run)  # staging is not kept
         if total > settings.RECONCILIATION_INCIDENT_THRESHOLD:
             incident_raise(
                 error=MANY_DIFFERENCES,
@@ -516,6 +582,8 @@ def reconciliation_execute(
             )
     except Exception as exc:
         logger.exception("reconciliation run %s failed", run.pk, extra={"error_code": "REC-001"})
+        with contextlib.suppress(Exception):
+            _staging_clear(run)
         ReconciliationRun.objects.filter(pk=run.pk).update(
             state=ReconciliationRun.State.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
         )
@@ -584,6 +652,219 @@ def snapshot_rows_from_file(node, data: bytes, filename: str) -> tuple[list[Snap
         for row in parsed.rows
     ]
     return rows, len(rejected_rows)
+
+
+# Above this size the reconcile command streams a CSV/TSV snapshot file instead of
+# reading it whole (the file importer holds every row in memory).
+STREAM_FILE_BYTES = 16 * 1024 * 1024
+STREAM_HEAD_BYTES = 256 * 1024  # read up front: encoding, delimiter, header, number style
+STREAM_STYLE_ROWS = 10_000  # the decimal separator is settled from the first rows
+STREAM_CHUNK_ROWS = 50_000  # unknown codes are matched to ours a chunk at a time
+
+
+class SnapshotFileStream:
+    """The rows of a CSV/TSV snapshot file, read as a stream (iterate once).
+
+    The same reading as :func:`snapshot_rows_from_file` for text files, with
+    the file importer's helpers (encoding, delimiter, header, values): an
+    unclear row is left out and counted in ``rejected``, a key seen before is
+    rejected as a duplicate, codes that lost their leading zeros are matched
+    to ours. Differences: XLSX is not streamed, and the decimal separator is
+    settled from the rows in the first ``STREAM_HEAD_BYTES`` (at most
+    ``STREAM_STYLE_ROWS``) rather than the whole file. A file without the
+    required columns raises ``REC-006`` at once; one without a readable row
+    raises it once read.
+    """
+
+    def __init__(self, path: Path | str, node=None) -> None:
+        from integrations import importers
+
+        self.path = Path(path)
+        self.rejected = 0
+        self.rows = 0
+        self._location_mapping = (node.location_mapping if node else None) or {}
+        with self.path.open("rb") as handle:
+            head = handle.read(STREAM_HEAD_BYTES)
+            complete = not handle.read(1)
+        if head.startswith(importers.XLSX_MAGIC):
+            raise ValueError("XLSX snapshots are read with snapshot_rows_from_file")
+        if not complete and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            head = head[: head.rfind(b"\n") + 1]  # whole lines: no character cut in two
+        text, self.encoding = importers._decode(head)
+        if self.encoding == "utf-8":
+            self.encoding = "utf-8-sig"
+        self.delimiter = importers._sniff_delimiter(text)
+        head_rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter))
+        header = importers._find_header(head_rows, (node.field_mapping or None) if node else None)
+        if header is None:
+            raise ApplicationError(EMPTY_SNAPSHOT)
+        index, self.columns, ambiguous = header
+        missing = [name for name in importers.REQUIRED_FIELDS if name not in self.columns]
+        if ambiguous or missing:
+            reason = ", ".join(ambiguous + missing)
+            raise ApplicationError(
+                EMPTY_SNAPSHOT, message=format_lazy("{} ({})", EMPTY_SNAPSHOT.message, reason)
+            )
+        self.header_index = index
+        self.width = len(head_rows[index])
+        quantity_column = self.columns["quantity"]
+        self.decimal_separator = importers._decimal_style(
+            (
+                importers._cell(row, quantity_column)
+                for row in head_rows[index + 1 : index + 1 + STREAM_STYLE_ROWS]
+            ),
+            self.delimiter,
+        )
+        # Cells checked per row: the four a snapshot row keeps first, then the
+        # others the file has (a bad unit or time rejects the row too).
+        kept = ("material", "batch", "location", "quantity")
+        others = [name for name in importers.FIELDS if name not in kept and name in self.columns]
+        self._names = [*kept, *others]
+        self._caches: list[tuple[int, dict[str, object]]] = [
+            (self.columns.get(name, self.width), {}) for name in self._names
+        ]
+        self._importers = importers
+        # Our codes are read now: while the rows are read, COPY holds the connection.
+        from inventory.models import Material
+
+        self._known = set(Material.objects.values_list("code", flat=True))
+        self._consumed = False
+
+    def __iter__(self):
+        if self._consumed:
+            raise RuntimeError("a snapshot stream is read once")
+        self._consumed = True
+        known = self._known
+        codes: dict[str, str] = {}
+        seen: set[tuple[str, str, str]] = set()
+        chunk: list[tuple[str, str, str, Decimal]] = []
+        width, first_data_row = self.width, self.header_index + 2
+        # Clean values of the cells seen so far, per column; a column the file
+        # lacks reads the empty cell appended to each row.
+        caches = self._caches
+        (m_at, m_cache), (b_at, b_cache), (l_at, l_cache), (q_at, q_cache) = caches[:4]
+        others = caches[4:]
+        with self.path.open(encoding=self.encoding, newline="") as handle:
+            reader = csv.reader(handle, delimiter=self.delimiter)
+            for number, row in enumerate(reader, start=1):
+                if number < first_data_row or not any(row):
+                    continue
+                values = None
+                if len(row) == width:
+                    row.append("")
+                    try:
+                        values = (m_cache[row[m_at]], b_cache[row[b_at]], l_cache[row[l_at]])
+                        quantity = q_cache[row[q_at]]
+                        for at, cache in others:
+                            cache[row[at]]  # a clear value is cached
+                    except KeyError:
+                        values = None
+                    row.pop()
+                if values is None:
+                    # A cell not seen before, or a row shorter or longer than the header.
+                    found = self._values(number, row)
+                    if found is None:
+                        continue
+                    values, quantity = found[:3], found[3]
+                if values in seen:
+                    self.rejected += 1  # the importer's duplicate row: the first one counts
+                    continue
+                seen.add(values)
+                chunk.append((*values, quantity))
+                if len(chunk) >= STREAM_CHUNK_ROWS:
+                    yield from self._snapshot_rows(chunk, known, codes)
+                    chunk = []
+        if chunk:
+            yield from self._snapshot_rows(chunk, known, codes)
+        if not self.rows:
+            raise ApplicationError(EMPTY_SNAPSHOT)
+
+    _BAD = object()
+
+    def _values(self, number: int, row: list[str]) -> tuple[str, str, str, Decimal] | None:
+        """(material, batch, location, quantity) of a clear row; None for a blank or
+        unclear one (counted in ``rejected``).
+
+        Each distinct cell is cleaned and checked once with the importer's
+        helpers and remembered; a row with any unclear value goes through the
+        importer's row reader, which says what is wrong with it.
+        """
+        importers = self._importers
+        checked = []
+        for name, (index, cache) in zip(self._names, self._caches, strict=True):
+            raw = row[index] if index < len(row) else ""
+            value = cache.get(raw)
+            if value is None:
+                value = self._check(name, raw)
+                if value is self._BAD:
+                    break
+                if len(cache) >= 200_000:
+                    cache.clear()  # quantities and times vary: keep the memory bounded
+                cache[raw] = value
+            checked.append(value)
+        else:
+            if len(row) <= self.width or not any(
+                importers.clean_text(cell) for cell in row[self.width :]
+            ):
+                return checked[0], checked[1], checked[2], checked[3]
+        if not any(importers.clean_text(cell) for cell in row):
+            return None  # a blank line
+        stock_row, _errors = importers._parse_row(
+            number, row, self.width, self.columns, self.decimal_separator
+        )
+        if stock_row is None:
+            self.rejected += 1
+            return None
+        return (
+            stock_row.material_code,
+            stock_row.batch or "",
+            stock_row.location or "",
+            stock_row.quantity,
+        )
+
+    def _check(self, name: str, raw: str):
+        """A cell's clean value, or ``_BAD`` when the importer would refuse it."""
+        from integrations import importers
+
+        if name == "quantity":
+            if not importers.clean_text(raw):
+                return self._BAD
+            try:
+                return importers.parse_quantity(raw, self.decimal_separator)
+            except ValueError:
+                return self._BAD
+        value = importers.clean_text(raw)
+        if name == "occurred_at":
+            if value:
+                try:
+                    importers.parse_time(value)
+                except ValueError:
+                    return self._BAD
+            return value
+        return self._BAD if importers.text_errors(0, name, value) else value
+
+    def _snapshot_rows(self, chunk: list, known: set[str], codes: dict[str, str]):
+        from integrations.importers import material_code_candidates
+
+        new = {row[0] for row in chunk} - codes.keys()
+        if new:
+            for code, found in material_code_candidates(new, known).items():
+                codes[code] = found[0] if len(found) == 1 else code
+        mapping = self._location_mapping
+        self.rows += len(chunk)
+        for material, batch, location, quantity in chunk:
+            yield SnapshotRow(
+                material_code=codes[material],
+                batch=batch,
+                location=mapping.get(location, location),
+                quantity=quantity,
+            )
+
+
+def snapshot_rows_from_csv_stream(path: Path | str, node=None) -> SnapshotFileStream:
+    """A large CSV/TSV snapshot file's rows, streamed; ``.rejected`` counts the unclear
+    ones once the stream is read (``reconciliation_execute`` adds them to the summary)."""
+    return SnapshotFileStream(path, node)
 
 
 def snapshot_rows_from_node(node) -> list[SnapshotRow]:

@@ -312,5 +312,12 @@ LOGGING = {
     },
 }
 
+# --- Load drill (`make drill`, docs/benchmarks.md) ---------------------------
+DRILL_BUDGETS = {
+    "page_p95_ms": env.float("MES_DRILL_PAGE_P95_MS", default=300.0),
+    "scan_p95_ms": env.float("MES_DRILL_SCAN_P95_MS", default=150.0),
+    "error_rate": env.float("MES_DRILL_ERROR_RATE", default=0.001),
+}
+
 # --- Health -----------------------------------------------------------------
 READINESS_TIMEOUT_SECONDS = env.float("MES_READINESS_TIMEOUT", default=2.0)

@@ -5,7 +5,17 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
 from integrations import reconciliation
+from integrations.importers import XLSX_MAGIC
 from integrations.models import Node, ReconciliationRun
+from mes.errors import ApplicationError
+
+
+def _streamed(path: Path) -> bool:
+    """A CSV/TSV file too large to read whole (the importer holds every row)."""
+    if path.stat().st_size <= reconciliation.STREAM_FILE_BYTES:
+        return False
+    with path.open("rb") as handle:
+        return not handle.read(4).startswith(XLSX_MAGIC)
 
 
 class Command(BaseCommand):
@@ -33,6 +43,14 @@ class Command(BaseCommand):
             if not path.exists():
                 raise CommandError(f"{path} does not exist")
             node = Node.objects.filter(kind=system, is_active=True).first()
+            if _streamed(path):
+                # A large text file is read as a stream; its rejected rows are
+                # counted as it is read and added to the summary by the run.
+                try:
+                    snapshots[system] = reconciliation.snapshot_rows_from_csv_stream(path, node)
+                except ApplicationError as exc:
+                    raise CommandError(f"{path}: {exc.message}") from exc
+                continue
             rows, bad = reconciliation.snapshot_rows_from_file(node, path.read_bytes(), path.name)
             if not rows:
                 # Comparing with nothing would report all our stock as missing there.
@@ -55,7 +73,10 @@ class Command(BaseCommand):
             cutoff_at=cutoff or timezone.now(),
             dry_run=options["dry_run"],
         )
-        reconciliation.reconciliation_execute(run, snapshots, rejected_rows=rejected)
+        try:
+            reconciliation.reconciliation_execute(run, snapshots, rejected_rows=rejected)
+        except ApplicationError as exc:  # a streamed file without a readable row
+            raise CommandError(str(exc.message)) from exc
         run.refresh_from_db()
         if options["json"]:
             self.stdout.write(json.dumps({"run": run.pk, **run.summary}, indent=2))
