@@ -84,7 +84,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--raw-duration", type=int, default=10, help="seconds per pgbench run")
     parser.add_argument("--raw-clients", type=int, default=16, help="pgbench clients")
     parser.add_argument("--batch-size", type=int, default=500, help="items per batch request")
-    parser.add_argument("--batch-clients", type=int, default=2, help="concurrent batch clients")
+    parser.add_argument(
+        "--batch-clients",
+        type=int,
+        default=4,
+        help="concurrent batch clients (one request keeps one worker thread busy)",
+    )
     parser.add_argument("--materials", type=int, default=200, help="materials in the wide set")
     parser.add_argument("--locations", type=int, default=10, help="locations in the wide set")
     parser.add_argument(
@@ -1069,7 +1074,9 @@ def print_report(report: dict) -> None:
     print("ratios (measured throughput):")
     for name, value in summary["ratios"].items():
         print(f"  {name:28} {value}")
-    print("ratios of CPU-bound ceilings (cores x 1000 / CPU ms per op; robust to other load):")
+    print(
+        "ratios of CPU-bound ceilings (cores x 1000 / CPU ms per op; less sensitive to other load):"
+    )
     for name, value in summary["cpu_bound_ratios"].items():
         print(f"  {name:28} {value}")
     for name, target in summary["targets"].items():
