@@ -8,7 +8,10 @@ class MesConfig(AppConfig):
     verbose_name = _("MES core")
 
     def ready(self) -> None:
+        from mes.audit import register_audited_models
         from mes.roles import sync_role_permissions
+
+        register_audited_models()
 
         # Permissions exist only after every app has migrated; keeping the
         # role table in sync then lets later apps add their permissions to it.

@@ -127,6 +127,15 @@ API_IDEMPOTENCY_KEY_CONFLICT = register(
     _("This idempotency key was already used for a different request."),
     409,
 )
+SEC_LOGIN_LOCKED = register(
+    "SEC-001",
+    "C",
+    _(
+        "Too many failed sign-ins. This sign-in is locked for 15 minutes; "
+        "ask a supervisor if it was not you."
+    ),
+    429,
+)
 
 _DRF_EXCEPTION_CODES: list[tuple[type[Exception], ErrorCode]] = [
     (drf_exceptions.NotAuthenticated, API_NOT_AUTHENTICATED),

@@ -139,6 +139,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "workorders.*",
         "integrations.*",
         "monitoring.*",
+        "auditlog.view_logentry",
     ],
     Role.MAINTENANCE: [
         *_INVENTORY_VIEW,

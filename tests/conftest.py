@@ -1,5 +1,6 @@
 import pytest
 from django.conf import settings
+from django.core.cache import caches
 
 from tests.factories import UserFactory
 
@@ -15,8 +16,17 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _fast_test_settings(settings):
-    """Pages render without a collectstatic run (make run does that one), and
-    test users get a cheap password hash."""
+    """Pages render without a collectstatic run (make run does that one), test
+    users get a cheap password hash, and each test starts with fresh API rate
+    limits (in memory, whatever the cache)."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "tests",
+        },
+    }
+    caches["throttle"].clear()
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,

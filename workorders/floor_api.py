@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from inventory.api import movement_result_data
 from mes.errors import API_MALFORMED, ApplicationError
+from mes.throttling import FloorRateThrottle
 from workorders import floor_errors, floor_selectors, floor_services
 from workorders.floor_errors import hint_for
 from workorders.labels import operation_code
@@ -285,6 +286,7 @@ def result_data(result: floor_services.FloorActionResult, operations: dict) -> d
 class FloorActionsApi(APIView):
     """A device's queued actions, applied in order, each with its own result."""
 
+    throttle_classes = [*APIView.throttle_classes, FloorRateThrottle]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     class FloorBatchInputSerializer(serializers.Serializer):

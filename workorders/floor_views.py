@@ -28,7 +28,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from mes.errors import ApplicationError
+from mes.errors import API_THROTTLED, ApplicationError, error_payload
+from mes.throttling import floor_request_allowed
 from workorders import floor_services, labels
 from workorders.floor_errors import hint_for
 from workorders.models import FaultCategory, FaultReport, OperationState
@@ -252,8 +253,14 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     """Scan a badge (or give user name and PIN); the sign-in lasts the shift on this device."""
     error = None
     mode = "badge"
+    status = 200
     if request.method == "POST":
         mode = "pin" if "pin" in request.POST else "badge"
+        allowed, _wait = floor_request_allowed(request)
+        if not allowed:
+            error = {**error_payload(API_THROTTLED), "hint": hint_for(API_THROTTLED.code)}
+            status = API_THROTTLED.http_status
+    if request.method == "POST" and error is None:
         try:
             if mode == "pin":
                 user = floor_services.worker_pin_authenticate(
@@ -267,7 +274,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             request.session.set_expiry(floor_services.SHIFT_SECONDS)
             return redirect(_next_url(request))
-    status = 200 if error is None else 401
+        status = 401
     config = {
         "language": get_language(),
         "urls": {"decoders": [static("vendor/jsqr/jsQR.js"), static("floor/decoders.js")]},

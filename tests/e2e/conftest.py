@@ -96,6 +96,9 @@ def phone(browser, floor_server, transactional_db):
         locale="zh-CN",
         service_workers="block",
         base_url=floor_server.url,
+        # Playwright evaluates wait_for_function's string predicates with eval,
+        # which the page's CSP forbids; tests/e2e/test_csp.py checks the policy.
+        bypass_csp=True,
     )
     context.set_default_timeout(10_000)
     page = context.new_page()

@@ -1,0 +1,52 @@
+"""The audit log of master data (django-auditlog): who changed what, before and after.
+
+Registered from ``MesConfig.ready``. Every save and delete of these models,
+from the admin, the API or an import, writes a ``LogEntry`` with the actor
+(the signed-in user, through ``AuditlogMiddleware``; none for tasks) and each
+changed field's old and new value. Fields the system updates on its own (a
+node's delivery status) are left out, so that only people's changes are logged;
+secrets are never logged. Supervisors read the log in the admin.
+"""
+
+from __future__ import annotations
+
+from auditlog.registry import auditlog
+from django.apps import apps
+
+# "app_label.Model": options for auditlog.register.
+AUDITED_MODELS: dict[str, dict] = {
+    "inventory.Material": {},
+    "inventory.Location": {},
+    "inventory.Batch": {},
+    "workorders.Team": {"m2m_fields": {"members"}},
+    "workorders.WorkCenter": {"m2m_fields": {"teams"}},
+    "workorders.Routing": {},
+    "workorders.RoutingOperation": {},
+    "workorders.RoutingComponent": {},
+    "workorders.Shift": {},
+    "workorders.TemporaryGrant": {"m2m_fields": {"permissions"}},
+    "workorders.WorkerBadge": {"exclude_fields": ["pin_hash"]},
+    "integrations.Node": {
+        "exclude_fields": [
+            "inbound_token_hash",
+            "pull_cursors",
+            "last_outbound_success_at",
+            "last_inbound_success_at",
+            "last_attempt_at",
+            "last_error_code",
+            "last_error_message",
+            "last_error_at",
+        ]
+    },
+    "integrations.RepairPolicy": {},
+    "monitoring.NotificationChannel": {},
+    "monitoring.NotificationRule": {},
+    "monitoring.StallThreshold": {},
+}
+
+
+def register_audited_models() -> None:
+    for label, options in AUDITED_MODELS.items():
+        model = apps.get_model(label)
+        if not auditlog.contains(model):
+            auditlog.register(model, **options)

@@ -1,0 +1,67 @@
+"""API rate limits (DRF throttles) that read their rates when they run.
+
+DRF's own classes copy the rates once at import; these look them up in
+``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` on each request, so that a
+deployment (and a test) can change a rate through the settings. Counts live in
+the ``throttle`` cache: Redis when configured, so that every web worker shares
+them. A throttled call gets the project's error payload ``API-007`` with a
+``Retry-After`` header (``mes.errors.api_exception_handler``).
+"""
+
+from __future__ import annotations
+
+from django.core.cache import caches
+from rest_framework import throttling
+from rest_framework.settings import api_settings
+
+THROTTLE_CACHE = "throttle"
+
+
+class _SettingsRates:
+    scope: str | None
+
+    @property
+    def cache(self):
+        return caches[THROTTLE_CACHE]
+
+    def get_rate(self):
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+def _caller(throttle, request) -> str:
+    """Who is calling: a user by id, a node by name (node tokens), else the address."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return f"ip:{throttle.get_ident(request)}"
+    pk = getattr(user, "pk", None)
+    return f"user:{pk}" if pk is not None else f"name:{user.username}"
+
+
+class AnonRateThrottle(_SettingsRates, throttling.AnonRateThrottle):
+    """Anonymous calls, per client address (``MES_API_ANON_RATE``)."""
+
+
+class UserRateThrottle(_SettingsRates, throttling.UserRateThrottle):
+    """Signed-in users, API tokens and nodes, per caller (``MES_API_USER_RATE``)."""
+
+    def get_cache_key(self, request, view):
+        if not request.user or not request.user.is_authenticated:
+            return None  # AnonRateThrottle's
+        return self.cache_format % {"scope": self.scope, "ident": _caller(self, request)}
+
+
+class FloorRateThrottle(_SettingsRates, throttling.SimpleRateThrottle):
+    """Shop-floor devices: per user when signed in, else per address (``MES_FLOOR_RATE``)."""
+
+    scope = "floor"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": _caller(self, request)}
+
+
+def floor_request_allowed(request) -> tuple[bool, float | None]:
+    """The floor limit for a view that is not DRF's (the badge sign-in page)."""
+    throttle = FloorRateThrottle()
+    if throttle.allow_request(request, None):
+        return True, None
+    return False, throttle.wait()
