@@ -380,8 +380,32 @@ def load(stdout) -> None:
         new_orders += not replayed
         for index, move in enumerate(order.moves, start=1):
             new_moves += _move(order, work_order, index, move, users)
+    _badges(stdout)
     stdout.write(
         f"Work-order demo: {new_teams} teams, {new_work_centers} work centers, "
         f"{new_materials} materials, {new_routings} routings, {new_orders} work orders and "
         f"{new_moves} moves added ({len(ORDERS)} work orders in the demo)."
     )
+
+
+DEMO_PIN = "1234"  # for a local demo only, like the demo passwords
+BADGE_HOLDERS = ("worker", "team_leader", "maintenance")
+
+
+def _badges(stdout) -> None:
+    """Badges for the floor app: scan BADGE-WORKER, or type worker + PIN 1234."""
+    from django.contrib.auth.hashers import make_password
+
+    from workorders.models import WorkerBadge
+
+    User = get_user_model()
+    for username in BADGE_HOLDERS:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            continue
+        _badge, created = WorkerBadge.objects.get_or_create(
+            user=user,
+            defaults={"code": f"BADGE-{username.upper()}", "pin_hash": make_password(DEMO_PIN)},
+        )
+        if created:
+            stdout.write(f"Floor badge BADGE-{username.upper()} (PIN {DEMO_PIN}) for {username}")

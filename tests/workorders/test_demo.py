@@ -96,3 +96,14 @@ def test_the_gear_shaft_routing_backflushes_bearings_and_ends_with_inspection():
     ]
     completed = WorkOrder.objects.get(state="completed")
     assert not completed.operations.filter(inspection_after=True).exists()
+
+
+@pytest.mark.django_db
+def test_demo_floor_badges_sign_in_with_their_pin():
+    from django.contrib.auth.hashers import check_password
+
+    from workorders.models import WorkerBadge
+
+    call_command("demo_data", stdout=StringIO())
+    badge = WorkerBadge.objects.get(code="BADGE-WORKER")
+    assert badge.user.username == "worker" and check_password("1234", badge.pin_hash)
