@@ -28,6 +28,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -550,11 +551,13 @@ def reconciliation_execute(
         repairs = {"applied": 0, "pending": 0, "outbound": 0, "failed": 0}
         if not run.dry_run:
             repairs = _repair(run)
-        if run.dry_run:
-            Discrepancy.objects.filter(run=run).update(repair=Discrepancy.Repair.NONE)
         by_kind = {kind: 0 for kind in Discrepancy.Kind.values}
-        for kind in Discrepancy.objects.filter(run=run).values_list("kind", flat=True):
-            by_kind[kind] += 1
+        by_kind.update(
+            Discrepancy.objects.filter(run=run)
+            .values_list("kind")
+            .annotate(count=Count("pk"))
+            .order_by()
+        )
         total = sum(by_kind.values())
         run.summary = {
             "loaded": loaded,

@@ -288,6 +288,11 @@ def _decimal(value: Any, field: str) -> Decimal:
     return number
 
 
+def _movement_source(node: Node) -> str:
+    """Stock an ERP or WMS brought in is tagged with it (and never echoed back to it)."""
+    return node.kind if node.kind in (Node.Kind.ERP, Node.Kind.WMS) else "api"
+
+
 def _apply_purchase_receipt(node: Node, record: dict) -> dict:
     from inventory.services import MovementRequest, stock_move
 
@@ -302,7 +307,7 @@ def _apply_purchase_receipt(node: Node, record: dict) -> dict:
             quantity=_decimal(record.get("quantity"), "quantity"),
             reference=str(record.get("reference") or record["external_id"])[:100],
         ),
-        source=node.kind if node.kind in ("erp", "wms") else "api",
+        source=_movement_source(node),
     )
     return {"movement_id": result.movement.pk}
 
@@ -566,7 +571,7 @@ def inbound_file_import(
                                 occurred_at=row.occurred_at,
                                 reference=filename[:100],
                             ),
-                            source=node.kind if node.kind in ("erp", "wms") else "api",
+                            source=_movement_source(node),
                         )
                     except ApplicationError as error:
                         field_name = next(iter(error.fields), "")

@@ -55,6 +55,8 @@ from workorders.transitions import (
 ASSIGN = "workorders.assign_workorder"
 # Work-order states in which operations may move.
 ACTIVE_STATES = {WorkOrderState.DISPATCHED, WorkOrderState.IN_PROGRESS, WorkOrderState.REWORK}
+# Operation states in which someone already has the operation in hand.
+TAKEN_STATES = {OperationState.ACCEPTED, OperationState.RUNNING, OperationState.PAUSED}
 
 
 @dataclass
@@ -585,28 +587,22 @@ def _check_operator(actor, operation: WorkOrderOperation, transition: str) -> No
     """Workers work on their teams' operations; once accepted, on their own."""
     if actor is None or _can(actor, ASSIGN):
         return
-    if transition == "accept":
-        if operation.assigned_to_id and operation.assigned_to_id != actor.pk:
-            raise ApplicationError(errors.NOT_YOUR_TEAM)
-        team_ids = set(operation.work_center.teams.values_list("pk", flat=True))
-        if team_ids and not actor.teams.filter(pk__in=team_ids).exists():
-            raise ApplicationError(errors.NOT_YOUR_TEAM)
-    elif operation.accepted_by_id and operation.accepted_by_id != actor.pk:
+    if transition != "accept":
+        if operation.accepted_by_id and operation.accepted_by_id != actor.pk:
+            raise ApplicationError(
+                errors.ACCEPTED_BY_OTHER,
+                extra={"accepted_by": operation.accepted_by.get_username()},
+            )
+        return
+    if operation.assigned_to_id and operation.assigned_to_id != actor.pk:
+        raise ApplicationError(errors.NOT_YOUR_TEAM)
+    team_ids = set(operation.work_center.teams.values_list("pk", flat=True))
+    if team_ids and not actor.teams.filter(pk__in=team_ids).exists():
+        raise ApplicationError(errors.NOT_YOUR_TEAM)
+    if operation.state in TAKEN_STATES:  # the loser of two accepts gets a clear 409
+        taker = operation.accepted_by
         raise ApplicationError(
-            errors.ACCEPTED_BY_OTHER, extra={"accepted_by": operation.accepted_by.get_username()}
-        )
-    if transition == "accept" and operation.state in {
-        OperationState.ACCEPTED,
-        OperationState.RUNNING,
-        OperationState.PAUSED,
-    }:
-        raise ApplicationError(
-            errors.ACCEPTED_BY_OTHER,
-            extra={
-                "accepted_by": operation.accepted_by.get_username()
-                if operation.accepted_by
-                else None
-            },
+            errors.ACCEPTED_BY_OTHER, extra={"accepted_by": taker.get_username() if taker else None}
         )
 
 
