@@ -63,23 +63,35 @@ def outbox_message_create(
     Must run inside the transaction of the change it reports: a message written
     apart from its change could exist without it, or the change without it.
     """
+    return outbox_messages_create([(event_type, aggregate_key, payload)])
+
+
+def outbox_messages_create(
+    events: list[tuple[str, str, dict[str, Any]]],
+) -> list[OutboxMessage]:
+    """:func:`outbox_message_create` for many events ``(event_type, aggregate_key,
+    payload)`` at once, in their order: one read of the nodes, one insert."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox messages are written inside the change's transaction")
-    nodes = [node for node in _active_nodes() if node.subscribes_to(event_type)]
-    if not nodes:
+    if not events:
         return []
-    plain = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    nodes = _active_nodes()
     now = timezone.now()
-    messages = OutboxMessage.objects.bulk_create(
+    messages = [
         OutboxMessage(
             node=node,
             event_type=event_type,
             aggregate_key=aggregate_key,
-            payload=plain,
+            payload=json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),
             next_attempt_at=now,
         )
+        for event_type, aggregate_key, payload in events
         for node in nodes
-    )
+        if node.subscribes_to(event_type)
+    ]
+    if not messages:
+        return []
+    messages = OutboxMessage.objects.bulk_create(messages)
     for message in messages:
         transaction.on_commit(lambda pk=message.pk: _enqueue(pk))
     return messages
@@ -261,6 +273,11 @@ def node_token_rotate(*, node_id: int) -> str:
     token = secrets.token_urlsafe(32)
     Node.objects.filter(pk=node_id).update(inbound_token_hash=_token_hash(token))
     return token
+
+
+def node_token_revoke(*, node_id: int) -> None:
+    """Stop the node's inbound token at once; it pushes again only with a new one."""
+    Node.objects.filter(pk=node_id).update(inbound_token_hash="")
 
 
 def node_for_token(token: str) -> Node | None:

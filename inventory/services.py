@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -102,8 +102,15 @@ class _Resolved:
 
 
 def _require_permission(actor, permission: str) -> None:
+    error = _permission_error(actor, permission)
+    if error is not None:
+        raise error
+
+
+def _permission_error(actor, permission: str) -> ApplicationError | None:
     if actor is not None and not actor.has_perm(permission):
-        raise ApplicationError(API_PERMISSION_DENIED)
+        return ApplicationError(API_PERMISSION_DENIED)
+    return None
 
 
 def _field_error(error, field_name: str, message: str | None = None) -> ApplicationError:
@@ -144,8 +151,35 @@ def _validate_quantity(movement_type: str, quantity: Decimal, material: Material
         raise _field_error(errors.TOO_MANY_DECIMALS, "quantity")
 
 
-def _location(code: str | None, field_name: str) -> Location:
-    location = Location.objects.filter(code=code).first() if code else None
+@dataclass
+class _MasterData:
+    """Materials, locations and batches by code, loaded once for many movements.
+
+    Without preloaded maps every lookup is its own query (one movement).
+    """
+
+    materials: dict[str, Material] | None = None
+    locations: dict[str, Location] | None = None
+    batches: dict[tuple[int, str], Batch] | None = None
+
+    def material(self, code: str) -> Material | None:
+        if self.materials is not None:
+            return self.materials.get(code)
+        return Material.objects.filter(code=code).first()
+
+    def location(self, code: str) -> Location | None:
+        if self.locations is not None:
+            return self.locations.get(code)
+        return Location.objects.filter(code=code).first()
+
+    def batch(self, material: Material, number: str) -> Batch | None:
+        if self.batches is not None:
+            return self.batches.get((material.pk, number))
+        return Batch.objects.filter(material=material, number=number).first()
+
+
+def _location(code: str | None, field_name: str, master: _MasterData | None = None) -> Location:
+    location = (master or _MasterData()).location(code) if code else None
     if location is None:
         raise _field_error(errors.UNKNOWN_LOCATION, field_name)
     if not location.is_active:
@@ -153,26 +187,27 @@ def _location(code: str | None, field_name: str) -> Location:
     return location
 
 
-def _resolve(request: MovementRequest) -> _Resolved:
+def _resolve(request: MovementRequest, master: _MasterData | None = None) -> _Resolved:
     """Check everything that needs no lock; raise the first problem found."""
+    master = master or _MasterData()
     if request.movement_type not in MovementType.values or (
         request.movement_type == MovementType.REVERSAL
     ):
         raise _field_error(errors.UNKNOWN_MOVEMENT_TYPE, "type")
     movement_type = request.movement_type
-    material = Material.objects.filter(code=request.material).first()
+    material = master.material(request.material)
     if material is None:
         raise _field_error(errors.UNKNOWN_MATERIAL, "material")
     if not material.is_active:
         raise _field_error(errors.MATERIAL_INACTIVE, "material")
     _validate_quantity(movement_type, request.quantity, material)
-    location = _location(request.location, "location")
+    location = _location(request.location, "location", master)
 
     to_location = None
     if movement_type in TWO_LEG_TYPES:
         if not (request.to_location or "").strip():
             raise _field_error(errors.TARGET_LOCATION_REQUIRED, "to_location")
-        to_location = _location(request.to_location, "to_location")
+        to_location = _location(request.to_location, "to_location", master)
         if to_location.pk == location.pk:
             raise _field_error(errors.TARGET_LOCATION_REQUIRED, "to_location")
     pending = Location.Type.PENDING_PUTAWAY
@@ -193,7 +228,7 @@ def _resolve(request: MovementRequest) -> _Resolved:
     if not material.is_batch_tracked and batch_number is not None:
         raise _field_error(errors.BATCH_NOT_ALLOWED, "batch")
     if batch_number is not None:
-        batch = Batch.objects.filter(material=material, number=batch_number).first()
+        batch = master.batch(material, batch_number)
         if batch is None and movement_type not in NEW_GOODS_TYPES:
             raise _field_error(errors.UNKNOWN_BATCH, "batch")
     return _Resolved(movement_type, material, location, to_location, batch_number, batch)
@@ -210,10 +245,17 @@ def _lock_balances(
 
     The insert ignores conflicts, so two requests creating the first balance of
     a key at once leave one row and no error; sorted inserts and pk-ordered
-    locks keep multi-leg movements free of deadlocks.
+    locks keep multi-leg movements free of deadlocks. A single balance is
+    locked first and inserted only when missing (one statement instead of two
+    for nearly every movement): holding no other balance lock, it cannot take
+    part in a deadlock.
     """
     batch_id = batch.pk if batch else None
     ordered = sorted(set(location_ids))
+    if len(ordered) == 1:
+        locked = _select_balances_for_update(material.pk, batch_id, ordered)
+        if locked:
+            return locked
     StockBalance.objects.bulk_create(
         [
             StockBalance(material_id=material.pk, location_id=loc, batch_id=batch_id)
@@ -221,9 +263,15 @@ def _lock_balances(
         ],
         ignore_conflicts=True,
     )
+    return _select_balances_for_update(material.pk, batch_id, ordered)
+
+
+def _select_balances_for_update(
+    material_id: int, batch_id: int | None, location_ids: list[int]
+) -> dict[int, StockBalance]:
     key_filter = Q()
-    for location_id in ordered:
-        key_filter |= _balance_key_filter(material.pk, location_id, batch_id)
+    for location_id in location_ids:
+        key_filter |= _balance_key_filter(material_id, location_id, batch_id)
     balances = StockBalance.objects.select_for_update().filter(key_filter).order_by("pk")
     return {balance.location_id: balance for balance in balances}
 
@@ -251,6 +299,24 @@ def _consume_reservations(balance: StockBalance, reference: str, quantity: Decim
     return consumed
 
 
+def _checked_on_hand(
+    balance: StockBalance, delta: Decimal, material: Material, location_id: int
+) -> Decimal:
+    """The balance's on hand after ``delta``; refused if too large or too little stock."""
+    new_on_hand = balance.on_hand + delta
+    if abs(delta) > MAX_QUANTITY or abs(new_on_hand) > MAX_QUANTITY:
+        # The columns hold 12 integer digits; refuse before the database would.
+        raise _field_error(errors.QUANTITY_TOO_LARGE, "quantity")
+    too_low = new_on_hand < 0 or (delta < 0 and new_on_hand < balance.reserved)
+    if too_low and not material.allow_negative:
+        raise ApplicationError(
+            errors.INSUFFICIENT_STOCK,
+            fields={"quantity": [str(errors.INSUFFICIENT_STOCK.message)]},
+            extra={"available": str(balance.available), "location_id": location_id},
+        )
+    return new_on_hand
+
+
 def _apply_legs(
     movement: StockMovement,
     legs: list[tuple[int, Decimal]],
@@ -262,17 +328,7 @@ def _apply_legs(
         balance = balances[location_id]
         if delta < 0 and movement.movement_type == MovementType.ISSUE:
             _consume_reservations(balance, movement.reference, -delta)
-        new_on_hand = balance.on_hand + delta
-        if abs(delta) > MAX_QUANTITY or abs(new_on_hand) > MAX_QUANTITY:
-            # The columns hold 12 integer digits; refuse before the database would.
-            raise _field_error(errors.QUANTITY_TOO_LARGE, "quantity")
-        too_low = new_on_hand < 0 or (delta < 0 and new_on_hand < balance.reserved)
-        if too_low and not material.allow_negative:
-            raise ApplicationError(
-                errors.INSUFFICIENT_STOCK,
-                fields={"quantity": [str(errors.INSUFFICIENT_STOCK.message)]},
-                extra={"available": str(balance.available), "location_id": location_id},
-            )
+        new_on_hand = _checked_on_hand(balance, delta, material, location_id)
         balance.on_hand = new_on_hand
         balance.save(update_fields=["on_hand", "reserved", "updated_at"])
         entries.append(
@@ -322,7 +378,7 @@ def stock_move(
     _require_permission(actor, "inventory.add_stockmovement")
     if request.movement_type in ADJUST_TYPES:
         _require_permission(actor, "inventory.adjust_stock")
-    fingerprint = request_fingerprint({**asdict(request), "source": source})
+    fingerprint = _movement_fingerprint(request, source)
     claimed = _claimed_recovery(key, fingerprint)
     if claimed is not None:
         return claimed
@@ -360,8 +416,9 @@ def stock_move(
         balances = _lock_balances(resolved.material, batch, location_ids)
         legs = [leg for leg in _legs_for(movement, balances) if leg[1] != 0]
         entries = _apply_legs(movement, legs, balances, resolved.material)
-        _tell_other_systems(movement, entries, resolved)
-        return MovementResult(movement, entries)
+        result = MovementResult(movement, entries)
+        _tell_other_systems([result])
+        return result
 
     result, replayed = idempotent_write(
         model=StockMovement,
@@ -369,9 +426,15 @@ def stock_move(
         fingerprint=fingerprint,
         write=write,
         replay=_replayed,
+        # The permissions are checked above, so any refusal may become a replay.
+        look_up_first=False,
     )
     result.replayed = replayed or result.replayed
     return result
+
+
+def _movement_fingerprint(request: MovementRequest, source: str) -> str:
+    return request_fingerprint({**asdict(request), "source": source})
 
 
 # Movements that came from another system, or that the reconciliation made
@@ -379,32 +442,43 @@ def stock_move(
 NOT_ECHOED_SOURCES = {MovementSource.ERP, MovementSource.WMS, MovementSource.RECONCILIATION}
 
 
-def _tell_other_systems(movement: StockMovement, entries, resolved: _Resolved) -> None:
+def _tell_other_systems(results: list[MovementResult]) -> None:
     """One outbox message per ledger leg (same transaction), in order per material."""
-    if movement.source in NOT_ECHOED_SOURCES:
-        return
-    from integrations.services import outbox_message_create
+    from integrations.services import outbox_messages_create
 
-    codes = {resolved.location.pk: resolved.location.code}
-    if resolved.to_location is not None:
-        codes[resolved.to_location.pk] = resolved.to_location.code
-    for entry in entries:
-        outbox_message_create(
-            event_type=f"stock.{movement.movement_type}",
-            aggregate_key=f"material:{resolved.material.code}",
-            payload={
-                "movement_id": movement.pk,
-                "material": resolved.material.code,
-                "batch": movement.batch.number if movement.batch else None,
-                "location": codes[entry.location_id],
-                "quantity": str(entry.quantity),
-                "balance_after": str(entry.balance_after),
-                "reference": movement.reference,
-                "source": movement.source,
-                "device_id": movement.device_id,
-                "occurred_at": movement.occurred_at,
-            },
-        )
+    legs = [
+        (result.movement, entry)
+        for result in results
+        if result.movement.source not in NOT_ECHOED_SOURCES
+        for entry in result.entries
+    ]
+    outbox_messages_create(
+        [
+            (
+                f"stock.{movement.movement_type}",
+                f"material:{movement.material.code}",
+                {
+                    "movement_id": movement.pk,
+                    "material": movement.material.code,
+                    "batch": movement.batch.number if movement.batch else None,
+                    "location": _leg_location(movement, entry).code,
+                    "quantity": str(entry.quantity),
+                    "balance_after": str(entry.balance_after),
+                    "reference": movement.reference,
+                    "source": movement.source,
+                    "device_id": movement.device_id,
+                    "occurred_at": movement.occurred_at,
+                },
+            )
+            for movement, entry in legs
+        ]
+    )
+
+
+def _leg_location(movement: StockMovement, entry: StockLedgerEntry) -> Location:
+    if entry.location_id == movement.location_id:
+        return movement.location
+    return movement.to_location
 
 
 # Late movements that the nightly reconciliation already recovered.
@@ -450,6 +524,10 @@ def _recovered_by_reconciliation(
         )
         .order_by("occurred_at", "pk")
     )
+    # The key is looked up only when a write fails (stock_move): a key already
+    # used for a movement must replay that one, not claim a recovery.
+    if StockMovement.objects.filter(idempotency_key=key).exists():
+        raise KeyAlreadyUsed(key)
     for recovery in candidates:
         # Locked now: a claim made while we waited shows up here.
         if StockRecoveryClaim.objects.filter(recovery=recovery).exists():
@@ -466,26 +544,235 @@ def stock_move_many(
     actor,
     items: list[tuple[str | None, MovementRequest | ApplicationError, str]],
 ) -> list[BatchItemResult]:
-    """Apply each item in its own transaction; one bad item undoes nothing else.
+    """Apply many movements as if one after the other; one bad item undoes nothing else.
 
     An item may arrive already failed (its payload did not parse): it is
-    reported with its error in its place.
+    reported with its error in its place. Runs of plain one-leg movements
+    (:data:`SET_BASED_TYPES`) are applied set-based, a few statements for the
+    whole run (:func:`_apply_set_based`); every other item - and every item
+    of a run that meets something unusual - takes :func:`stock_move`, in its
+    own transaction. Either way the results are those of applying the items
+    one by one, in order.
     """
     if len(items) > BATCH_LIMIT:
         raise ApplicationError(errors.BATCH_TOO_LARGE)
-    results = []
+    results: list[BatchItemResult | None] = [None] * len(items)
+    run: list[int] = []
     for index, (key, request, source) in enumerate(items):
         if isinstance(request, ApplicationError):
-            results.append(BatchItemResult(index, key, "error", error=request))
+            results[index] = BatchItemResult(index, key, "error", error=request)
+        elif request.movement_type in SET_BASED_TYPES:
+            run.append(index)
+        else:
+            _apply_set_based(actor, items, run, results)
+            run = []
+            results[index] = _apply_one(actor, index, key, request, source)
+    _apply_set_based(actor, items, run, results)
+    return results
+
+
+def _apply_one(actor, index: int, key, request: MovementRequest, source: str) -> BatchItemResult:
+    try:
+        result = stock_move(actor=actor, idempotency_key=key, request=request, source=source)
+    except ApplicationError as error:
+        return BatchItemResult(index, key, "error", error=error)
+    return BatchItemResult(index, key, "replayed" if result.replayed else "created", result=result)
+
+
+# One-leg movements whose quantity does not depend on the balance: the batch
+# endpoint applies runs of them set-based.
+SET_BASED_TYPES = {
+    MovementType.RECEIPT,
+    MovementType.ISSUE,
+    MovementType.RETURN,
+    MovementType.COMPLETION,
+}
+
+
+class _NeedsItemPath(Exception):
+    """A run met something only :func:`stock_move` handles (reserved stock)."""
+
+
+@dataclass
+class _Planned:
+    index: int
+    key: str
+    fingerprint: str
+    request: MovementRequest
+    source: str
+    resolved: _Resolved
+
+
+def _apply_set_based(actor, items, run: list[int], results: list) -> None:
+    """Apply a run of one-leg movements with a handful of statements.
+
+    Master data and used keys are read once for the run. Items that fail
+    validation get their error; items that need more than a plain insert - a
+    key already used or repeated in the request (replay or conflict), a batch
+    not yet known, adjust rights - take the item path in their place. The
+    rest are applied in runs, each in one transaction: balances locked in
+    primary-key order, stock checked item after item, movements, ledger
+    entries, balances and outbox messages written in bulk. A run that meets
+    reserved stock or a key taken meanwhile (unique index) is rolled back
+    whole and its items take the item path, so nothing is applied twice.
+    """
+    if not run:
+        return
+    permission_error = _permission_error(actor, "inventory.add_stockmovement")
+    candidates = [(index, *items[index]) for index in run]
+    keys = [key for _index, key, _request, _source in candidates if isinstance(key, str)]
+    used = set(
+        StockMovement.objects.filter(idempotency_key__in=keys).values_list(
+            "idempotency_key", flat=True
+        )
+    ) | set(
+        StockRecoveryClaim.objects.filter(idempotency_key__in=keys).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    repeated = {key for key in keys if keys.count(key) > 1} if len(set(keys)) < len(keys) else set()
+    master = _master_data_for([request for _i, _k, request, _s in candidates])
+
+    plan: list[_Planned | int] = []  # planned movements, or indexes for the item path
+    for index, key, request, source in candidates:
+        if permission_error is not None:
+            results[index] = BatchItemResult(index, key, "error", error=permission_error)
+            continue
+        if not isinstance(key, str) or key in used or key in repeated:
+            plan.append(index)  # the item path refuses, replays or reports the conflict
             continue
         try:
-            result = stock_move(actor=actor, idempotency_key=key, request=request, source=source)
+            idempotency_key_clean(key)
+            resolved = _resolve(request, master)
         except ApplicationError as error:
-            results.append(BatchItemResult(index, key, "error", error=error))
+            results[index] = BatchItemResult(index, key, "error", error=error)
             continue
-        status = "replayed" if result.replayed else "created"
-        results.append(BatchItemResult(index, key, status, result=result))
-    return results
+        if resolved.batch_number is not None and resolved.batch is None:
+            plan.append(index)  # a new batch is created on the item path
+            continue
+        fingerprint = _movement_fingerprint(request, source)
+        plan.append(_Planned(index, key, fingerprint, request, source, resolved))
+
+    chunk: list[_Planned] = []
+    for step in [*plan, None]:
+        if isinstance(step, _Planned):
+            chunk.append(step)
+            continue
+        _write_set_based(actor, chunk, results)
+        chunk = []
+        if step is not None:
+            index, (key, request, source) = step, items[step]
+            results[step] = _apply_one(actor, index, key, request, source)
+
+
+def _write_set_based(actor, planned: list[_Planned], results: list) -> None:
+    if not planned:
+        return
+    try:
+        with transaction.atomic():
+            written = _write_movements(actor, planned)
+    except (IntegrityError, _NeedsItemPath):
+        for item in planned:
+            results[item.index] = _apply_one(actor, item.index, item.key, item.request, item.source)
+        return
+    for item, outcome in zip(planned, written, strict=True):
+        if isinstance(outcome, ApplicationError):
+            results[item.index] = BatchItemResult(item.index, item.key, "error", error=outcome)
+        else:
+            results[item.index] = BatchItemResult(item.index, item.key, "created", result=outcome)
+
+
+def _write_movements(actor, planned: list[_Planned]) -> list[MovementResult | ApplicationError]:
+    balance_keys = sorted(
+        {(p.resolved.material.pk, p.resolved.location.pk, _pk(p.resolved.batch)) for p in planned},
+        key=lambda key: (key[0], key[1], key[2] or 0),
+    )
+    # The same order as _lock_balances: inserts sorted, locks in primary-key order.
+    StockBalance.objects.bulk_create(
+        [StockBalance(material_id=m, location_id=loc, batch_id=b) for m, loc, b in balance_keys],
+        ignore_conflicts=True,
+    )
+    key_filter = Q()
+    for material_id, location_id, batch_id in balance_keys:
+        key_filter |= _balance_key_filter(material_id, location_id, batch_id)
+    balances = {
+        (balance.material_id, balance.location_id, balance.batch_id): balance
+        for balance in StockBalance.objects.select_for_update().filter(key_filter).order_by("pk")
+    }
+
+    now = timezone.now()
+    outcomes: list[MovementResult | ApplicationError] = []
+    for item in planned:
+        resolved, request = item.resolved, item.request
+        balance = balances[(resolved.material.pk, resolved.location.pk, _pk(resolved.batch))]
+        outgoing = request.movement_type in OUTGOING_TYPES
+        delta = -request.quantity if outgoing else request.quantity
+        if outgoing and request.reference and balance.reserved > 0:
+            raise _NeedsItemPath  # the order's reservations are consumed first
+        try:
+            new_on_hand = _checked_on_hand(balance, delta, resolved.material, resolved.location.pk)
+        except ApplicationError as error:
+            outcomes.append(error)
+            continue
+        balance.on_hand = new_on_hand
+        balance.updated_at = now
+        movement = StockMovement(
+            idempotency_key=item.key,
+            request_fingerprint=item.fingerprint,
+            movement_type=resolved.movement_type,
+            material=resolved.material,
+            batch=resolved.batch,
+            location=resolved.location,
+            to_location=None,
+            quantity=request.quantity,
+            reason=request.reason,
+            reference=request.reference,
+            source=item.source,
+            device_id=request.device_id,
+            note=request.note,
+            occurred_at=request.occurred_at or now,
+            actor=actor,
+        )
+        entry = StockLedgerEntry(
+            movement=movement,
+            material_id=resolved.material.pk,
+            location_id=resolved.location.pk,
+            batch_id=_pk(resolved.batch),
+            quantity=delta,
+            balance_after=new_on_hand,
+            occurred_at=movement.occurred_at,
+        )
+        outcomes.append(MovementResult(movement, [entry]))
+
+    created = [outcome for outcome in outcomes if isinstance(outcome, MovementResult)]
+    StockMovement.objects.bulk_create([result.movement for result in created])
+    StockLedgerEntry.objects.bulk_create([result.entries[0] for result in created])
+    StockBalance.objects.bulk_update(list(balances.values()), ["on_hand", "updated_at"])
+    _tell_other_systems(created)
+    return outcomes
+
+
+def _pk(instance) -> int | None:
+    return instance.pk if instance is not None else None
+
+
+def _master_data_for(requests: list[MovementRequest]) -> _MasterData:
+    materials = {
+        material.code: material
+        for material in Material.objects.filter(code__in={r.material for r in requests})
+    }
+    locations = {
+        location.code: location
+        for location in Location.objects.filter(code__in={r.location for r in requests})
+    }
+    numbers = {(r.batch or "").strip() for r in requests} - {""}
+    batches = {}
+    if numbers:
+        batches = {
+            (batch.material_id, batch.number): batch
+            for batch in Batch.objects.filter(material__in=materials.values(), number__in=numbers)
+        }
+    return _MasterData(materials, locations, batches)
 
 
 def stock_movement_reverse(

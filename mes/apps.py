@@ -9,9 +9,11 @@ class MesConfig(AppConfig):
 
     def ready(self) -> None:
         from mes.audit import register_audited_models
+        from mes.permissions import connect_permission_cache_signals
         from mes.roles import sync_role_permissions
 
         register_audited_models()
+        connect_permission_cache_signals()
 
         # Permissions exist only after every app has migrated; keeping the
         # role table in sync then lets later apps add their permissions to it.

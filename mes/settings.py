@@ -269,8 +269,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # and only counts and refuses; the model backend checks the password.
 AUTHENTICATION_BACKENDS = [
     "mes.security.LockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "mes.permissions.CachedPermissionsBackend",
 ]
+# Seconds a web process keeps a user's permission sets (mes/permissions.py); 0 = off.
+MES_PERMISSION_CACHE_SECONDS = env.int("MES_PERMISSION_CACHE_SECONDS", default=30)
 AXES_FAILURE_LIMIT = env.int("MES_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("MES_LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

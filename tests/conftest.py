@@ -2,6 +2,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import caches
 
+from mes.permissions import forget_cached_permissions
 from tests.factories import UserFactory
 
 
@@ -27,6 +28,8 @@ def _fast_test_settings(settings):
         },
     }
     caches["throttle"].clear()
+    # Rolled-back tests may hand a user id to a new user (SQLite): no sets carried over.
+    forget_cached_permissions()
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
