@@ -20,8 +20,8 @@ from inventory.models import (
     StockMovement,
     StockReservation,
 )
-from mes.errors import API_VALIDATION, ApplicationError
-from mes.permissions import ModelPermissions
+from mes.errors import API_PERMISSION_DENIED, API_VALIDATION, ApplicationError
+from mes.permissions import ModelPermissions, permission_required
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -331,6 +331,12 @@ class MovementListCreateApi(generics.ListAPIView):
         responses={201: MovementOutputSerializer, 200: MovementOutputSerializer},
     )
     def post(self, request):
+        # Adjusting needs more than moving: say so before judging the rest of the body.
+        movement_type = request.data.get("type") if isinstance(request.data, dict) else None
+        if movement_type in services.ADJUST_TYPES and not request.user.has_perm(
+            "inventory.adjust_stock"
+        ):
+            raise ApplicationError(API_PERMISSION_DENIED)
         serializer = MovementInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         movement_request, source = serializer.to_request()
@@ -411,6 +417,9 @@ class MovementBatchApi(APIView):
 
 class MovementReverseApi(APIView):
     """Undo a movement with a reversing one that points to it."""
+
+    # Before the body is read: a caller who may not reverse gets 403, whatever they sent.
+    permission_classes = [permission_required("inventory.reverse_stockmovement")]
 
     class ReverseInputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

@@ -373,11 +373,11 @@ def stock_move(
     little stock, ``API-011`` for a key reused with another payload; in every
     such case nothing is written.
     """
-    key = idempotency_key_clean(idempotency_key)
-    # Checked before a replay too: a key does not lend its first caller's rights.
+    # Checked first, before a replay too: a key does not lend its first caller's rights.
     _require_permission(actor, "inventory.add_stockmovement")
     if request.movement_type in ADJUST_TYPES:
         _require_permission(actor, "inventory.adjust_stock")
+    key = idempotency_key_clean(idempotency_key)
     fingerprint = _movement_fingerprint(request, source)
     claimed = _claimed_recovery(key, fingerprint)
     if claimed is not None:
@@ -784,8 +784,8 @@ def stock_movement_reverse(
     and the other gets ``INV-013`` (or, with the same key, the winner's
     result), never a database error.
     """
-    key = idempotency_key_clean(idempotency_key)
     _require_permission(actor, "inventory.reverse_stockmovement")
+    key = idempotency_key_clean(idempotency_key)
     fingerprint = request_fingerprint({"reverses": movement_id, "reason": reason, "source": source})
 
     def write() -> MovementResult:
@@ -852,8 +852,8 @@ def stock_reserve(
     succeeds: the balance row is locked while available is checked. The same
     key sent at once by several callers reserves once; the others replay.
     """
-    key = idempotency_key_clean(idempotency_key)
     _require_permission(actor, "inventory.add_stockreservation")
+    key = idempotency_key_clean(idempotency_key)
     fingerprint = request_fingerprint(asdict(request))
 
     def write() -> StockReservation:

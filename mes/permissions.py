@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.db.models.signals import m2m_changed, post_delete
-from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.permissions import BasePermission, DjangoModelPermissions
 
 
 class ModelPermissions(DjangoModelPermissions):
@@ -20,6 +20,16 @@ class ModelPermissions(DjangoModelPermissions):
         "GET": ["%(app_label)s.view_%(model_name)s"],
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
     }
+
+
+def permission_required(permission: str) -> type[BasePermission]:
+    """A DRF permission class for one Django permission (an action, not a model's CRUD)."""
+
+    class HasPermission(BasePermission):
+        def has_permission(self, request, view) -> bool:
+            return request.user.has_perm(permission)
+
+    return HasPermission
 
 
 class CachedPermissionsBackend(ModelBackend):

@@ -785,6 +785,22 @@ def test_a_worker_cannot_create_master_data_or_reserve(as_role, stock):
     assert not StockReservation.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "key"),
+    [
+        ("movements/", {"type": "adjustment", "quantity": "not a number"}, None),
+        ("movements/", {"type": "count"}, "bad key with spaces"),
+        ("movements/1/reverse/", {"reason": 5 * "x" * 100}, None),
+        ("reservations/", {"quantity": "-1"}, None),
+    ],
+)
+def test_permission_is_judged_before_the_body_and_the_key(as_role, stock, path, body, key):
+    """A worker may move stock but not adjust, count, reverse or reserve: 403, not 400."""
+    before = snapshot()
+    assert_error(post(as_role("worker"), path, body, key=key), "API-003", 403)
+    assert snapshot() == before
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("method", "path"),
