@@ -27,6 +27,7 @@ from inventory.services import (
     MovementRequest,
     ReservationRequest,
     stock_move,
+    stock_move_many,
     stock_movement_reverse,
     stock_reserve,
 )
@@ -336,5 +337,60 @@ def test_transfers_in_opposite_directions_never_deadlock():
     assert east_balance.on_hand >= 0 and west_balance.on_hand >= 0
     assert StockMovement.objects.count() == 2 + moved
     assert StockLedgerEntry.objects.count() == 2 + 2 * moved
+    assert_balance_history_is_serial()
+    assert_ledger_matches_balances()
+
+
+# --- (h) set-based batches, single movements and transfers on the same balances --------------
+def test_parallel_batches_and_single_movements_lose_nothing_and_never_deadlock():
+    """Batches lock many balances at once (pk order), singles one, transfers two."""
+    materials = [MaterialFactory(code=f"07001{n}") for n in range(3)]
+    locations = [LocationFactory(code=f"C-B{n}") for n in range(3)]
+    for material in materials:
+        for location in locations:
+            move(f"bb-{material.code}-{location.code}", receipt(material, location, 50))
+    threads, rounds = 16, 3
+
+    def work(index: int, outcome: Outcome):
+        rng = random.Random(2000 + index)
+        for step in range(rounds):
+            if index % 4 == 0:  # transfers, in both directions
+                source, target = rng.sample(locations, 2)
+                request = MovementRequest(
+                    "transfer", rng.choice(materials).code, source.code, Decimal(3),
+                    to_location=target.code,
+                )  # fmt: skip
+                try:
+                    move(f"bt-{index}-{step}", request)
+                except ApplicationError as error:
+                    assert error.code == "INV-006", error.code
+                continue
+            items = [
+                (
+                    f"bb-{index}-{step}-{n}",
+                    MovementRequest(
+                        rng.choice(["issue", "issue", "receipt"]),
+                        rng.choice(materials).code,
+                        rng.choice(locations).code,
+                        Decimal(rng.randint(1, 9)),
+                    ),
+                    "api",
+                )
+                for n in range(30)
+            ]
+            results = stock_move_many(actor=None, items=items)
+            for result in results:
+                assert result.status in {"created", "error"}, result
+                if result.error:
+                    assert result.error.code == "INV-006", result.error.code
+            outcome.log.extend(result.status for result in results)
+
+    outcomes = run_in_threads(threads, work)
+
+    created = sum(log == "created" for outcome in outcomes for log in outcome.log)
+    assert created > 0
+    batch_movements = StockMovement.objects.filter(idempotency_key__startswith="bb-").count()
+    assert batch_movements == len(materials) * len(locations) + created
+    assert not StockBalance.objects.filter(on_hand__lt=0).exists()
     assert_balance_history_is_serial()
     assert_ledger_matches_balances()
