@@ -14,7 +14,13 @@ from integrations.models import (
     RepairPolicy,
 )
 from integrations.selectors import node_sync_status_list
-from mes.admin import NoAddMixin, NoChangeMixin, NoDeleteMixin, ReadOnlyAdmin
+from mes.admin import (
+    NoAddMixin,
+    NoChangeMixin,
+    NoDeleteMixin,
+    ReadOnlyAdmin,
+    issued_tokens_response,
+)
 from mes.errors import ApplicationError
 
 
@@ -42,7 +48,7 @@ class NodeAdmin(admin.ModelAdmin):
         "last_error_message",
         "last_error_at",
     )
-    actions = ["rotate_token", "pull_now"]
+    actions = ["rotate_token", "revoke_token", "pull_now"]
 
     def get_queryset(self, request):
         self._status = {status.node.pk: status for status in node_sync_status_list()}
@@ -60,16 +66,28 @@ class NodeAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         services.node_pull_schedule_ensure(node_id=obj.pk)
 
-    @admin.action(description=_("Issue a new inbound token (shown once)"))
+    @admin.action(description=_("Issue a new inbound token (shown once)"), permissions=["change"])
     def rotate_token(self, request, queryset):
-        for node in queryset:
-            token = services.node_token_rotate(node_id=node.pk)
-            self.message_user(
-                request,
-                _("New token for %(node)s (copy it now, it is not shown again): %(token)s")
-                % {"node": node.name, "token": token},
-                messages.WARNING,
-            )
+        tokens = [
+            (node.name, services.node_token_rotate(node_id=node.pk))
+            for node in queryset.order_by("name")
+        ]
+        # Shown on a page of its own, never through the message storage.
+        return issued_tokens_response(request, self, tokens)
+
+    @admin.action(
+        description=_("Revoke the inbound token (pushes are refused at once)"),
+        permissions=["change"],
+    )
+    def revoke_token(self, request, queryset):
+        nodes = list(queryset)
+        for node in nodes:
+            services.node_token_revoke(node_id=node.pk)
+        self.message_user(
+            request,
+            _("Inbound tokens revoked: %(nodes)s") % {"nodes": ", ".join(n.name for n in nodes)},
+            messages.SUCCESS,
+        )
 
     @admin.action(description=_("Pull now"))
     def pull_now(self, request, queryset):

@@ -25,3 +25,27 @@ class NoDeleteMixin:
 
 class ReadOnlyAdmin(NoAddMixin, NoChangeMixin, NoDeleteMixin, admin.ModelAdmin):
     """Listed and inspected only; actions that call services still work."""
+
+
+def issued_tokens_response(request, model_admin, tokens: list[tuple[str, str]]):
+    """A page that shows newly issued tokens once: never stored, never cached.
+
+    Admin actions return it instead of a message, so that the token does not
+    pass through the message storage (a cookie or the session).
+    """
+    from django.template.response import TemplateResponse
+    from django.utils.translation import gettext as _
+
+    opts = model_admin.model._meta
+    response = TemplateResponse(
+        request,
+        "admin/tokens_issued.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": _("New tokens"),
+            "opts": opts,
+            "tokens": tokens,
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response

@@ -26,6 +26,7 @@ AUDITED_MODELS: dict[str, dict] = {
     "workorders.Shift": {},
     "workorders.TemporaryGrant": {"m2m_fields": {"permissions"}},
     "workorders.WorkerBadge": {"exclude_fields": ["pin_hash"]},
+    "workorders.FloorDevice": {"exclude_fields": ["token_hash", "last_seen_at"]},
     "integrations.Node": {
         "exclude_fields": [
             "inbound_token_hash",

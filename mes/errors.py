@@ -18,6 +18,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, JsonResponse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -137,6 +138,8 @@ SEC_LOGIN_LOCKED = register(
     429,
 )
 
+IN_USE_MESSAGE = _("It is still used by other records; mark it inactive instead.")
+
 _DRF_EXCEPTION_CODES: list[tuple[type[Exception], ErrorCode]] = [
     (drf_exceptions.NotAuthenticated, API_NOT_AUTHENTICATED),
     (drf_exceptions.AuthenticationFailed, API_NOT_AUTHENTICATED),
@@ -175,6 +178,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = drf_exceptions.PermissionDenied()
+    elif isinstance(exc, ProtectedError | RestrictedError):
+        # Deleting a row that others point to (a work center with routings): 400, not 500.
+        exc = drf_exceptions.ValidationError({"non_field_errors": [str(IN_USE_MESSAGE)]})
     elif isinstance(exc, DjangoValidationError):
         exc = drf_exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages

@@ -306,9 +306,13 @@ STORAGES = {
 }
 
 # --- REST API ---------------------------------------------------------------
+# Floor endpoints and the badge sign-in only from registered devices (docs/floor.md).
+MES_FLOOR_REQUIRE_DEVICE_TOKEN = env.bool("MES_FLOOR_REQUIRE_DEVICE_TOKEN", default=False)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Token first: an anonymous API call then gets 401 with a challenge, not 403.
+        # A floor device token is refused (401 FLR-025) everywhere but the floor endpoints.
+        "workorders.floor_auth.DeviceTokenRefused",
+        # Token next: an anonymous API call then gets 401 with a challenge, not 403.
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],

@@ -7,6 +7,7 @@ acknowledgement or resolution shows its code and message in place.
 from __future__ import annotations
 
 import hmac
+import logging
 from datetime import date, timedelta
 
 from django.contrib import messages
@@ -32,8 +33,14 @@ DASHBOARDS = "monitoring.view_dashboards"
 VIEW_INCIDENTS = "monitoring.view_incident"
 VIEW_REPORTS = "monitoring.view_stabilityreport"
 GENERATE_REPORTS = "monitoring.add_stabilityreport"
+# As in monitoring.services.incidents: checked here first, so that a role
+# without them gets 403 before the incident is read (permission before state).
+ACKNOWLEDGE_INCIDENTS = "monitoring.acknowledge_incident"
+RESOLVE_INCIDENTS = "monitoring.resolve_incident"
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
 PAGE_SIZE = 50
+
+logger = logging.getLogger("monitoring.views")
 
 
 def _wants_partial(request: HttpRequest) -> bool:
@@ -60,7 +67,18 @@ def healthz(request):
 def readyz(request):
     """Readiness: 200 when every gating check answers, else 503 naming the failures."""
     body = readiness_report()
+    _sync_readiness_incidents(body)
     return JsonResponse(body, status=503 if body["failing"] else 200)
+
+
+def _sync_readiness_incidents(body: dict) -> None:
+    """Raise or clear the incidents of the failing checks; the probe's answer comes first."""
+    from monitoring.services.readiness import readiness_incidents_sync
+
+    try:
+        readiness_incidents_sync(report=body)
+    except Exception:
+        logger.warning("could not record readiness incidents", exc_info=True)
 
 
 def _may_scrape(request: HttpRequest) -> bool:
@@ -173,6 +191,8 @@ def _incident_action(request: HttpRequest, pk: int, service, done: str) -> HttpR
     try:
         service(actor=request.user, incident_id=pk)
     except ApplicationError as exc:
+        if exc.error.http_status == 403:
+            raise PermissionDenied from exc
         error = exc
     if _wants_partial(request):
         incident = selectors.incident_list(state="").filter(pk=pk).first()
@@ -189,6 +209,7 @@ def _incident_action(request: HttpRequest, pk: int, service, done: str) -> HttpR
 
 
 @login_required
+@permission_required(ACKNOWLEDGE_INCIDENTS, raise_exception=True)
 @require_POST
 def incident_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     from monitoring.services import incident_acknowledge as acknowledge
@@ -197,6 +218,7 @@ def incident_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@permission_required(RESOLVE_INCIDENTS, raise_exception=True)
 @require_POST
 def incident_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     from monitoring.services import incident_resolve as resolve
@@ -293,6 +315,7 @@ def report_detail(request: HttpRequest, week: str) -> HttpResponse:
 
 
 @login_required
+@permission_required(GENERATE_REPORTS, raise_exception=True)
 @require_POST
 def report_generate(request: HttpRequest) -> HttpResponse:
     """A supervisor's on-demand report (last week, or the week given)."""

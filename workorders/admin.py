@@ -6,12 +6,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from mes.admin import NoAddMixin, NoDeleteMixin, ReadOnlyAdmin
+from mes.admin import NoAddMixin, NoDeleteMixin, ReadOnlyAdmin, issued_tokens_response
 from mes.errors import ApplicationError
 from workorders import floor_services, services
 from workorders.models import (
     FaultReport,
     FloorActionRejection,
+    FloorDevice,
     Routing,
     RoutingComponent,
     RoutingOperation,
@@ -241,6 +242,91 @@ class WorkerBadgeAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description=_("PIN set"))
     def has_pin(self, badge):
         return bool(badge.pin_hash)
+
+
+@admin.register(FloorDevice)
+class FloorDeviceAdmin(admin.ModelAdmin):
+    """Registered scanners: adding one issues its token, shown once on the next page."""
+
+    list_display = (
+        "name",
+        "is_active",
+        "issued_at",
+        "issued_by",
+        "revoked_at",
+        "revoked_by",
+        "last_seen_at",
+    )
+    list_filter = ("is_active",)
+    search_fields = ("name", "note")
+    fields = (
+        "name",
+        "note",
+        "is_active",
+        "issued_at",
+        "issued_by",
+        "revoked_at",
+        "revoked_by",
+        "last_seen_at",
+    )
+    readonly_fields = (
+        "is_active",
+        "issued_at",
+        "issued_by",
+        "revoked_at",
+        "revoked_by",
+        "last_seen_at",
+    )
+    actions = ["rotate_token", "revoke"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        issued = floor_services.floor_device_register(
+            actor=request.user, name=obj.name, note=obj.note
+        )
+        obj.pk = issued.device.pk
+        request._issued_device_tokens = [(issued.device.name, issued.token)]
+
+    def response_add(self, request, obj, post_url_continue=None):
+        tokens = getattr(request, "_issued_device_tokens", None)
+        if tokens:
+            return issued_tokens_response(request, self, tokens)
+        return super().response_add(request, obj, post_url_continue)
+
+    @admin.action(
+        description=_("Issue a new token (shown once; the old one stops working)"),
+        permissions=["change"],
+    )
+    def rotate_token(self, request, queryset):
+        tokens = []
+        for device in queryset.order_by("name"):
+            try:
+                issued = floor_services.floor_device_token_rotate(
+                    actor=request.user, device_id=device.pk
+                )
+            except ApplicationError as error:
+                self.message_user(request, f"{error.code} {error.message}", messages.ERROR)
+                return None
+            tokens.append((issued.device.name, issued.token))
+        return issued_tokens_response(request, self, tokens)
+
+    @admin.action(
+        description=_("Revoke the token (the device is refused at once)"), permissions=["change"]
+    )
+    def revoke(self, request, queryset):
+        count = 0
+        for device in queryset:
+            try:
+                floor_services.floor_device_revoke(actor=request.user, device_id=device.pk)
+            except ApplicationError as error:
+                self.message_user(request, f"{error.code} {error.message}", messages.ERROR)
+                return
+            count += 1
+        self.message_user(
+            request, _("%(count)d devices revoked.") % {"count": count}, messages.SUCCESS
+        )
 
 
 @admin.register(FaultReport)

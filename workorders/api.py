@@ -5,14 +5,30 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status, viewsets
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inventory.api import IDEMPOTENCY_HEADER, MovementOutputSerializer, movement_result_data
 from mes.errors import API_NOT_FOUND, ApplicationError
+from mes.fields import OccurredAtField
 from mes.permissions import ModelPermissions
 from workorders import selectors, services
 from workorders.models import WorkCenter, WorkOrder, WorkOrderEvent, WorkOrderOperation
+from workorders.transitions import OPERATE, OPERATION_TRANSITIONS, WORK_ORDER_TRANSITIONS
+
+
+class MayMakeMove(BasePermission):
+    """The caller may make the view's move at all (role or temporary grant).
+
+    Checked before the body is parsed and before any order is read, so a
+    caller who may never make the move gets 403 (``API-003``), never a 400 or
+    a 409 that depends on the input or the state (docs/security.md).
+    """
+
+    def has_permission(self, request, view) -> bool:
+        permission = view.move_permission()
+        return permission is None or selectors.permission_held(request.user, permission)
 
 
 # --- Master data -------------------------------------------------------------------
@@ -37,8 +53,12 @@ class WorkCenterViewSet(viewsets.ModelViewSet):
 # --- Work orders -------------------------------------------------------------------
 class OperationOutputSerializer(serializers.ModelSerializer):
     work_center = serializers.CharField(source="work_center.code")
-    assigned_to = serializers.CharField(source="assigned_to.username", default=None)
-    accepted_by = serializers.CharField(source="accepted_by.username", default=None)
+    assigned_to = serializers.CharField(
+        source="assigned_to.username", default=None, allow_null=True
+    )
+    accepted_by = serializers.CharField(
+        source="accepted_by.username", default=None, allow_null=True
+    )
 
     class Meta:
         model = WorkOrderOperation
@@ -58,7 +78,7 @@ class OperationOutputSerializer(serializers.ModelSerializer):
 
 
 class EventOutputSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", default=None)
+    actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
     operation = serializers.IntegerField(source="operation_id", allow_null=True)
     grant = serializers.IntegerField(source="grant_id", allow_null=True)
 
@@ -191,13 +211,17 @@ def _transition_response(result: services.TransitionResult) -> Response:
 class TransitionInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     device_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
+    occurred_at = OccurredAtField(required=False, allow_null=True)
 
 
 class WorkOrderTransitionApi(APIView):
     """One work-order transition; the URL names it (see workorders/urls_api.py)."""
 
     transition: str = ""
+    permission_classes = [IsAuthenticated, MayMakeMove]
+
+    def move_permission(self) -> str | None:
+        return WORK_ORDER_TRANSITIONS[self.transition].permission
 
     class WorkOrderTransitionInputSerializer(TransitionInputSerializer):
         rework_operation_id = serializers.IntegerField(required=False, allow_null=True)
@@ -224,6 +248,10 @@ class OperationTransitionApi(APIView):
     """One operation transition; the URL names it (see workorders/urls_api.py)."""
 
     transition: str = ""
+    permission_classes = [IsAuthenticated, MayMakeMove]
+
+    def move_permission(self) -> str | None:
+        return OPERATION_TRANSITIONS[self.transition].permission
 
     class OperationTransitionInputSerializer(TransitionInputSerializer):
         good_quantity = serializers.DecimalField(
@@ -258,6 +286,11 @@ class OperationTransitionApi(APIView):
 
 
 class OperationAssignApi(APIView):
+    permission_classes = [IsAuthenticated, MayMakeMove]
+
+    def move_permission(self) -> str | None:
+        return services.ASSIGN
+
     class AssignInputSerializer(serializers.Serializer):
         username = serializers.CharField(allow_null=True)
 
@@ -278,6 +311,11 @@ class OperationAssignApi(APIView):
 class OperationIssueApi(APIView):
     """Issue a component (e.g. a scanned batch) to the operation's work order."""
 
+    permission_classes = [IsAuthenticated, MayMakeMove]
+
+    def move_permission(self) -> str | None:
+        return OPERATE
+
     class IssueInputSerializer(serializers.Serializer):
         material = serializers.CharField(max_length=64, trim_whitespace=False)
         location = serializers.CharField(max_length=64)
@@ -288,7 +326,7 @@ class OperationIssueApi(APIView):
         device_id = serializers.CharField(
             max_length=100, required=False, allow_blank=True, default=""
         )
-        occurred_at = serializers.DateTimeField(required=False, allow_null=True)
+        occurred_at = OccurredAtField(required=False, allow_null=True)
 
     @extend_schema(
         request=IssueInputSerializer,

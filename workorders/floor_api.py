@@ -19,16 +19,19 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inventory.api import movement_result_data
 from mes.errors import API_MALFORMED, ApplicationError
+from mes.fields import OccurredAtField
 from mes.throttling import FloorRateThrottle
 from workorders import floor_errors, floor_selectors, floor_services
+from workorders.floor_auth import FLOOR_AUTHENTICATION, FloorDeviceRequired
 from workorders.floor_errors import hint_for
 from workorders.labels import operation_code
-from workorders.models import FaultCategory
+from workorders.models import FaultCategory, FloorDevice
 
 
 # --- Output shapes (the device stores them as they are) ------------------------------------
@@ -125,7 +128,14 @@ def fault_data(report) -> dict:
 
 
 # --- State and lookup ---------------------------------------------------------------------
-class FloorStateApi(APIView):
+class FloorApiView(APIView):
+    """The floor endpoints: the only API views that accept a device token (docs/floor.md)."""
+
+    authentication_classes = FLOOR_AUTHENTICATION
+    permission_classes = [IsAuthenticated, FloorDeviceRequired]
+
+
+class FloorStateApi(FloorApiView):
     """What the device keeps for offline use: my queue, put-away, work centers, open faults."""
 
     @extend_schema(request=None, responses={200: dict})
@@ -154,7 +164,7 @@ class FloorStateApi(APIView):
         )
 
 
-class FloorLookupApi(APIView):
+class FloorLookupApi(FloorApiView):
     """What a scanned code names (``FLR-020`` if nothing)."""
 
     class LookupInputSerializer(serializers.Serializer):
@@ -188,7 +198,7 @@ class FloorLookupApi(APIView):
 # --- The device's queue -------------------------------------------------------------------
 class FloorActionInputSerializer(serializers.Serializer):
     idempotency_key = serializers.CharField(max_length=128)
-    occurred_at = serializers.DateTimeField()
+    occurred_at = OccurredAtField()
     type = serializers.ChoiceField(choices=floor_services.ACTION_TYPES)
     user = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
     operation = serializers.IntegerField(required=False, allow_null=True, default=None)
@@ -283,8 +293,13 @@ def result_data(result: floor_services.FloorActionResult, operations: dict) -> d
     }
 
 
-class FloorActionsApi(APIView):
-    """A device's queued actions, applied in order, each with its own result."""
+class FloorActionsApi(FloorApiView):
+    """A device's queued actions, applied in order, each with its own result.
+
+    With a device token the registered device's name is recorded with every
+    action (not the ``device_id`` the body names); the actor is the worker
+    signed in on it.
+    """
 
     throttle_classes = [*APIView.throttle_classes, FloorRateThrottle]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
@@ -296,6 +311,8 @@ class FloorActionsApi(APIView):
     @extend_schema(request=FloorBatchInputSerializer, responses={200: dict})
     def post(self, request):
         data = request.data
+        if not isinstance(data, dict):  # QueryDict (multipart) is a dict too
+            raise ApplicationError(API_MALFORMED)
         if "payload" in data and not isinstance(data.get("payload"), dict | list):
             try:
                 data = json.loads(data["payload"])
@@ -307,8 +324,10 @@ class FloorActionsApi(APIView):
         if len(raw_actions) > floor_services.ACTION_LIMIT:
             raise ApplicationError(floor_errors.TOO_MANY_ACTIONS)
         actions = [parse_floor_action(raw, request.FILES) for raw in raw_actions]
+        device = request.auth if isinstance(request.auth, FloorDevice) else None
+        device_id = device.name if device is not None else batch.validated_data["device_id"]
         results = floor_services.floor_actions_apply(
-            actor=request.user, device_id=batch.validated_data["device_id"], actions=actions
+            actor=request.user, device_id=device_id, actions=actions
         )
         operations = floor_selectors.floor_operations(
             {result.operation_id for result in results if result.operation_id is not None}

@@ -39,6 +39,19 @@ UNKNOWN_CODE = register("FLR-020", "C", _("This code is not known."), 404)
 NOT_PENDING_ITEM = register(
     "FLR-021", "C", _("Nothing of this item is waiting for put-away here."), 400
 )
+# Device tokens (``Authorization: Device <token>``, docs/floor.md).
+DEVICE_TOKEN_INVALID = register(
+    "FLR-022", "C", _("This device's token is not known; it may have been replaced."), 401
+)
+DEVICE_TOKEN_REVOKED = register(
+    "FLR-023", "B", _("This device has been revoked and may not be used on the floor."), 401
+)
+DEVICE_TOKEN_REQUIRED = register(
+    "FLR-024", "C", _("Only a registered floor device may do this; its token is missing."), 401
+)
+DEVICE_TOKEN_NOT_HERE = register(
+    "FLR-025", "C", _("A device token is accepted only by the floor endpoints."), 401
+)
 
 FAULT_CODES = {
     "equipment": FAULT_EQUIPMENT,
@@ -85,6 +98,9 @@ HINTS: dict[str, Promise] = {
     "FLR-018": _("Scan the operation first, or pick the work center."),
     "FLR-020": _("Check the label, or ask your team leader to print a new one."),
     "FLR-021": _("Check the item and the put-away list."),
+    "FLR-022": _("Ask your team leader to register this device again."),
+    "FLR-023": _("Stop using this device and give it to your team leader."),
+    "FLR-024": _("Use a registered floor device, or ask your team leader to register this one."),
 }
 DEFAULT_HINT = _("Show this to your team leader.")
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,10 +26,17 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from inventory.models import MovementSource
 from inventory.services import MovementRequest, MovementResult, stock_move
-from mes.errors import API_PERMISSION_DENIED, SYS_INTERNAL, ApplicationError
+from mes.errors import (
+    API_NOT_FOUND,
+    API_PERMISSION_DENIED,
+    API_VALIDATION,
+    SYS_INTERNAL,
+    ApplicationError,
+)
 from mes.idempotency import (
     KEY_PATTERN,
     idempotency_key_clean,
@@ -42,12 +50,15 @@ from workorders.models import (
     FaultCategory,
     FaultReport,
     FloorActionRejection,
+    FloorDevice,
     OperationComponent,
     WorkCenter,
     WorkerBadge,
     WorkOrderOperation,
 )
+from workorders.selectors import permission_held
 from workorders.services import operation_issue_material, operation_transition
+from workorders.transitions import OPERATE, OPERATION_TRANSITIONS
 
 logger = logging.getLogger("workorders.floor")
 
@@ -60,6 +71,13 @@ REPORT_FAULT = "workorders.add_faultreport"
 
 TRANSITION_ACTIONS = ("accept", "start", "pause", "resume", "finish", "return")
 ACTION_TYPES = (*TRANSITION_ACTIONS, "issue", "put_away", "fault")
+# What each action needs (a role or a temporary grant); checked before the state.
+ACTION_PERMISSIONS: dict[str, str] = {
+    **{name: OPERATION_TRANSITIONS[name].permission or OPERATE for name in TRANSITION_ACTIONS},
+    "issue": OPERATE,
+    "put_away": "inventory.add_stockmovement",
+    "fault": REPORT_FAULT,
+}
 
 APPLIED, REPLAYED, ERROR, DEFERRED = "applied", "replayed", "error", "deferred"
 
@@ -114,6 +132,117 @@ def worker_pin_authenticate(*, username: str, pin: str):
     return badge.user
 
 
+# --- Registered floor devices (scanners) -----------------------------------------------
+REGISTER_DEVICES = "workorders.add_floordevice"
+MANAGE_DEVICES = "workorders.change_floordevice"
+LAST_SEEN_EVERY = timedelta(minutes=1)  # at most one write per device and minute
+
+
+@dataclass(frozen=True)
+class IssuedDeviceToken:
+    """A device with its new token: the token exists only here, to be shown once."""
+
+    device: FloorDevice
+    token: str
+
+
+def device_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _require(actor, permission: str) -> None:
+    if actor is not None and not actor.has_perm(permission):
+        raise ApplicationError(API_PERMISSION_DENIED, extra={"permission": permission})
+
+
+def _issue_token(actor, device: FloorDevice) -> IssuedDeviceToken:
+    token = secrets.token_urlsafe(32)
+    device.token_hash = device_token_hash(token)
+    device.is_active = True
+    device.issued_at = timezone.now()
+    device.issued_by = actor
+    device.revoked_at = None
+    device.revoked_by = None
+    device.save()
+    logger.info("floor device token issued", extra={"device": device.name})
+    return IssuedDeviceToken(device, token)
+
+
+@transaction.atomic
+def floor_device_register(*, actor, name: str, note: str = "") -> IssuedDeviceToken:
+    """Register a scanner and issue its first token (returned once, stored as SHA-256)."""
+    _require(actor, REGISTER_DEVICES)
+    name = (name or "").strip()
+    problem = None
+    if not name:
+        problem = API_VALIDATION.message
+    elif FloorDevice.objects.filter(name=name).exists():
+        problem = _("A device with this name is already registered.")
+    if problem is not None:
+        raise ApplicationError(API_VALIDATION, fields={"name": [str(problem)]})
+    device = FloorDevice.objects.create(name=name, note=note.strip())
+    return _issue_token(actor, device)
+
+
+@transaction.atomic
+def floor_device_token_rotate(*, actor, device_id: int) -> IssuedDeviceToken:
+    """Issue a new token for a device (also one that was revoked).
+
+    The previous token stops working at once (``FLR-022``); the new one is
+    returned once and only its SHA-256 is stored.
+    """
+    _require(actor, MANAGE_DEVICES)
+    device = FloorDevice.objects.select_for_update().filter(pk=device_id).first()
+    if device is None:
+        raise ApplicationError(API_NOT_FOUND)
+    return _issue_token(actor, device)
+
+
+@transaction.atomic
+def floor_device_revoke(*, actor, device_id: int) -> FloorDevice:
+    """Stop a device's token at once; revoking twice changes nothing.
+
+    The hash stays, so the device is told it was revoked (``FLR-023``) rather
+    than that its token is unknown, and sessions signed in on it end too.
+    """
+    _require(actor, MANAGE_DEVICES)
+    device = FloorDevice.objects.select_for_update().filter(pk=device_id).first()
+    if device is None:
+        raise ApplicationError(API_NOT_FOUND)
+    if device.is_active:
+        device.is_active = False
+        device.revoked_at = timezone.now()
+        device.revoked_by = actor
+        device.save()
+        logger.info("floor device revoked", extra={"device": device.name})
+    return device
+
+
+def _device_checked(device: FloorDevice | None) -> FloorDevice:
+    if device is None:
+        raise ApplicationError(floor_errors.DEVICE_TOKEN_INVALID)
+    if not device.is_active:
+        raise ApplicationError(floor_errors.DEVICE_TOKEN_REVOKED)
+    now = timezone.now()
+    if device.last_seen_at is None or now - device.last_seen_at >= LAST_SEEN_EVERY:
+        FloorDevice.objects.filter(pk=device.pk).update(last_seen_at=now)
+        device.last_seen_at = now
+    return device
+
+
+def floor_device_for_token(token: str) -> FloorDevice:
+    """The active device of this token; ``FLR-022`` unknown, ``FLR-023`` revoked (both 401)."""
+    device = (
+        FloorDevice.objects.filter(token_hash=device_token_hash(token)).first() if token else None
+    )
+    return _device_checked(device)
+
+
+def floor_device_active(device_id: int) -> FloorDevice:
+    """A device a session was signed in on: still registered and not revoked, else 401."""
+    return _device_checked(FloorDevice.objects.filter(pk=device_id).first())
+
+
 # --- Fault reports ----------------------------------------------------------------------
 def _photo_extension(photo: UploadedFile) -> str:
     if photo.size is None or photo.size > PHOTO_LIMIT_BYTES:
@@ -164,9 +293,9 @@ def fault_report_create(
     center, the operation and the report. Replay-safe: the same key and
     payload return the first report and raise nothing again.
     """
-    key = idempotency_key_clean(idempotency_key)
     if actor is not None and not actor.has_perm(REPORT_FAULT):
         raise ApplicationError(API_PERMISSION_DENIED, extra={"permission": REPORT_FAULT})
+    key = idempotency_key_clean(idempotency_key)
     if category not in FaultCategory.values:
         raise ApplicationError(
             floor_errors.ACTION_INVALID, fields={"category": [str(_choices_text())]}
@@ -353,10 +482,19 @@ def floor_actions_apply(
     return results
 
 
+def _action_permission_check(actor, action_type: str) -> None:
+    """``API-003`` for an action the actor may never take, before anything it names is read."""
+    permission = ACTION_PERMISSIONS.get(action_type)
+    if actor is None or permission is None or permission_held(actor, permission):
+        return
+    raise ApplicationError(API_PERMISSION_DENIED, extra={"permission": permission})
+
+
 def _apply(actor, device_id: str, index: int, action: FloorAction) -> FloorActionResult:
     key = action.idempotency_key
     if action.user and actor is not None and action.user != actor.get_username():
         raise ApplicationError(floor_errors.OTHER_USER, extra={"taken_by": action.user})
+    _action_permission_check(actor, action.type)
     if action.type in TRANSITION_ACTIONS:
         operation_id = _operation_id(action)
         transition = operation_transition(

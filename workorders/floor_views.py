@@ -13,6 +13,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
@@ -31,6 +32,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mes.errors import API_THROTTLED, ApplicationError, error_payload
 from mes.throttling import floor_request_allowed
 from workorders import floor_services, labels
+from workorders.floor_auth import SESSION_DEVICE_KEY, request_device
 from workorders.floor_errors import hint_for
 from workorders.models import FaultCategory, FaultReport, OperationState
 from workorders.transitions import OPERATION_TRANSITIONS, allowed_from
@@ -262,6 +264,9 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             status = API_THROTTLED.http_status
     if request.method == "POST" and error is None:
         try:
+            # A registered scanner sends its token: invalid or revoked is refused
+            # (FLR-022, FLR-023) before any badge is looked at.
+            device = request_device(request)
             if mode == "pin":
                 user = floor_services.worker_pin_authenticate(
                     username=request.POST.get("username", ""), pin=request.POST.get("pin", "")
@@ -271,8 +276,14 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         except ApplicationError as refused:
             error = {**refused.payload(), "hint": hint_for(refused.code)}
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            # The badge proved who it is; the last backend is the model backend (the
+            # first, axes's, only counts failures), whichever class the settings name.
+            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[-1])
             request.session.set_expiry(floor_services.SHIFT_SECONDS)
+            if device is not None:  # the sign-in holds only while the device is not revoked
+                request.session[SESSION_DEVICE_KEY] = device.pk
+            else:
+                request.session.pop(SESSION_DEVICE_KEY, None)
             return redirect(_next_url(request))
         status = 401
     config = {

@@ -428,6 +428,63 @@ class WorkerBadge(models.Model):
         return f"{self.code} ({self.user})"
 
 
+class FloorDevice(models.Model):
+    """A registered scanner: its token says which device calls, a badge says who works on it.
+
+    The token (``Authorization: Device <token>``) is shown once when issued;
+    only its SHA-256 is kept. It is accepted by the floor endpoints only
+    (``workorders.floor_auth``). A revoked token keeps its hash so that the
+    device is told it was revoked (``FLR-023``); a new token replaces it.
+    """
+
+    name = models.CharField(
+        _("device"),
+        max_length=100,
+        unique=True,
+        help_text=_("The name recorded with every action from this device, e.g. SCAN-HALL2-07."),
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    is_active = models.BooleanField(_("active"), default=False, editable=False)
+    issued_at = models.DateTimeField(_("token issued at"), null=True, blank=True, editable=False)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("token issued by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revoked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    last_seen_at = models.DateTimeField(_("last contact"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("floor device")
+        verbose_name_plural = _("floor devices")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["token_hash"],
+                condition=~Q(token_hash=""),
+                name="floor_device_token_hash_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class FaultCategory(models.TextChoices):
     EQUIPMENT = "equipment", _("Equipment")
     MATERIAL = "material", _("Material")

@@ -46,6 +46,7 @@ from workorders.models import (
     WorkOrderState,
 )
 from workorders.transitions import (
+    OPERATE,
     OPERATION_TRANSITIONS,
     WORK_ORDER_TRANSITIONS,
     Transition,
@@ -154,9 +155,12 @@ def _record(
     """Apply one transition of the work order or an operation and append its event."""
     subject = operation if operation is not None else work_order
     transition = table.get(name)
-    if transition is None or subject.state not in transition.sources:
+    if transition is None:
         raise _illegal(name, subject.state, table)
+    # Permission before state: who may never make this move gets 403, not 409.
     grant = _authorize(ctx.actor, transition.permission) if check_permission else None
+    if subject.state not in transition.sources:
+        raise _illegal(name, subject.state, table)
     if transition.needs_reason and not ctx.reason.strip():
         raise ApplicationError(
             errors.REASON_REQUIRED, fields={"reason": [str(errors.REASON_REQUIRED.message)]}
@@ -291,6 +295,7 @@ def work_order_create(
     Later routing edits do not change the copy. An external ``source_reference``
     is unique per source: the same ERP order creates one work order.
     """
+    _authorize(actor, "workorders.add_workorder")  # before the key and the input are read
     payload = {
         "product": product,
         "quantity": quantity,
@@ -304,7 +309,6 @@ def work_order_create(
     fingerprint = request_fingerprint(payload)
 
     def write() -> WorkOrder:
-        _authorize(actor, "workorders.add_workorder")
         material = Material.objects.filter(code=product).first()
         if material is None:
             from inventory.errors import UNKNOWN_MATERIAL
@@ -404,11 +408,17 @@ def work_order_transition(
     device_id: str = "",
     occurred_at: datetime | None = None,
 ) -> TransitionResult:
-    """Move a work order by a person's request (dispatch, pause, cancel, QC, ...)."""
+    """Move a work order by a person's request (dispatch, pause, cancel, QC, ...).
+
+    The actor's permission for the move (role or grant) is checked first: who
+    may never make it gets ``API-003`` before the order is read or its key
+    looked at; the state decides only for those who may (``WO-001``).
+    """
     ctx = _Context(actor, reason, device_id, occurred_at)
     table_entry = WORK_ORDER_TRANSITIONS.get(transition)
     if table_entry is None or table_entry.permission is None:
         raise _illegal(transition, "", WORK_ORDER_TRANSITIONS)
+    _authorize(actor, table_entry.permission)
 
     def apply(work_order: WorkOrder, key, fingerprint) -> WorkOrderEvent:
         operations = _operations(work_order)
@@ -517,15 +527,18 @@ def operation_transition(
     Finishing hands off: the next operation becomes ready with the good
     quantity, backflushed components are issued, and after the last operation
     the order completes and its good quantity is posted to pending put-away.
+    The permission for the move is checked before the operation is read
+    (``API-003``); team, taker and state come after it.
     """
+    table_entry = OPERATION_TRANSITIONS.get(transition)
+    if table_entry is None or table_entry.permission is None:
+        raise _illegal(transition, "", OPERATION_TRANSITIONS)
+    _authorize(actor, table_entry.permission)
     operation_ref = WorkOrderOperation.objects.filter(pk=operation_id).values("work_order_id")
     work_order_id = operation_ref.first()
     if work_order_id is None:
         raise ApplicationError(errors.UNKNOWN_OPERATION)
     ctx = _Context(actor, reason, device_id, occurred_at)
-    table_entry = OPERATION_TRANSITIONS.get(transition)
-    if table_entry is None or table_entry.permission is None:
-        raise _illegal(transition, "", OPERATION_TRANSITIONS)
 
     def apply(work_order: WorkOrder, key, fingerprint) -> WorkOrderEvent:
         operations = _operations(work_order)
@@ -751,13 +764,16 @@ def operation_issue_material(
     occurred_at: datetime | None = None,
     source: str = MovementSource.API,
 ):
-    """Issue a component to the operation's work order (explicit issue, e.g. a scanned batch)."""
+    """Issue a component to the operation's work order (explicit issue, e.g. a scanned batch).
+
+    The permission is checked before the operation is read (``API-003``).
+    """
+    _authorize(actor, OPERATE)
     operation = (
         WorkOrderOperation.objects.select_related("work_order").filter(pk=operation_id).first()
     )
     if operation is None:
         raise ApplicationError(errors.UNKNOWN_OPERATION)
-    _authorize(actor, "workorders.operate_workorder")
     return stock_move(
         actor=actor,
         idempotency_key=idempotency_key,

@@ -13,6 +13,7 @@ from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -27,7 +28,12 @@ from mes.errors import ApplicationError
 from workorders import forms, selectors, services
 from workorders.models import WorkOrder, WorkOrderOperation, WorkOrderState
 from workorders.templatetags.workorder_format import move_label, new_idempotency_key
-from workorders.transitions import DISPATCH
+from workorders.transitions import (
+    DISPATCH,
+    OPERATION_TRANSITIONS,
+    WORK_ORDER_TRANSITIONS,
+    Transition,
+)
 
 VIEW = "workorders.view_workorder"
 CREATE = "workorders.add_workorder"
@@ -176,11 +182,28 @@ def _after_move(
     return redirect("workorders:detail", pk=work_order_id)
 
 
+def _move_permission_check(request: HttpRequest, table: dict[str, Transition]) -> None:
+    """403 for a move the user may never make, before the form or the order is read.
+
+    A move the table knows needs its permission (role or grant); an unknown or
+    missing name needs at least one of the table's manual moves, so that the
+    services answer it (``WO-001``) only to people who move orders at all.
+    """
+    transition = table.get(request.POST.get("transition", ""))
+    if transition is not None and transition.permission is not None:
+        needed = {transition.permission}
+    else:
+        needed = {entry.permission for entry in table.values() if entry.permission}
+    if not any(selectors.permission_held(request.user, permission) for permission in needed):
+        raise PermissionDenied
+
+
 @login_required
 @permission_required(VIEW, raise_exception=True)
 @require_POST
 def work_order_move(request: HttpRequest, pk: int) -> HttpResponse:
     """Dispatch, pause, resume, close, rework, return, cancel or inspect an order."""
+    _move_permission_check(request, WORK_ORDER_TRANSITIONS)
     if not WorkOrder.objects.filter(pk=pk).exists():
         raise Http404
     form = forms.WorkOrderMoveForm(request.POST)
@@ -201,6 +224,7 @@ def work_order_move(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def operation_move(request: HttpRequest, pk: int) -> HttpResponse:
     """Accept, start, pause, resume, finish or return one operation of an order."""
+    _move_permission_check(request, OPERATION_TRANSITIONS)
     work_order_id = (
         WorkOrderOperation.objects.filter(pk=pk).values_list("work_order_id", flat=True).first()
     )

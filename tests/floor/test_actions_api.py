@@ -498,7 +498,28 @@ def test_a_role_without_the_permission_gets_it_per_action(api_client, dispatched
 
     assert statuses(response) == ["error", "error", "applied"]
     codes = [result["error"]["code"] for result in response.json()["results"][:2]]
-    assert codes == ["API-003", "WO-011"]
+    assert codes == ["API-003", "API-003"]  # no operate permission: 403 before the team check
     api_client.force_login(nobody)
     refused = send(api_client, [action("fault", category="equipment", operation=operation.pk)])
     assert refused.json()["results"][0]["error"]["code"] == "API-003"
+
+
+def test_permission_comes_before_what_the_action_names(api_client, dispatched, first_operation):
+    """A planner may not operate: 403 even for an unknown label or a bad quantity."""
+    operation = first_operation(dispatched())
+    api_client.force_login(UserFactory(roles=["planner"]))
+
+    response = send(
+        api_client,
+        [
+            action("accept", operation_code="WO-NOPE/10"),
+            action("start", operation=operation.pk),
+            action("issue", operation=operation.pk, material="0200117", quantity="-1"),
+            action("fault", category="other"),
+        ],
+    )
+
+    codes = [result["error"]["code"] for result in response.json()["results"]]
+    assert codes == ["API-003", "API-003", "API-003", "API-003"]
+    operation.refresh_from_db()
+    assert operation.state == "ready"

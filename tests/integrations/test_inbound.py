@@ -128,3 +128,23 @@ def test_pulls_bring_master_data_then_orders_from_a_real_fake_erp(db):
         assert node_pull(node_id=node.pk) == {"materials": 2}
         assert node_pull(node_id=node.pk) == {"materials": 0}  # resumes after its cursor
     assert set(Material.objects.values_list("code", flat=True)) >= {"M-1", "M-2"}
+
+
+@pytest.mark.django_db
+def test_the_admin_issues_a_node_token_once_and_revokes_it(client, erp_node, user_with_role):
+    from django.urls import reverse
+
+    client.force_login(user_with_role("supervisor", is_staff=True))
+    url = reverse("admin:integrations_node_changelist")
+    selected = {"_selected_action": [erp_node.pk]}
+
+    issued = client.post(url, {"action": "rotate_token", **selected})
+
+    assert issued.status_code == 200 and "no-store" in issued["Cache-Control"]
+    token = issued.content.decode().split('<code class="issued-token">')[1].split("</code>")[0]
+    assert token not in str(Node.objects.values_list().get(pk=erp_node.pk))
+    assert push(client, "erp", "stock", [], token).status_code == 400  # accepted, empty body
+    revoked = client.post(url, {"action": "revoke_token", **selected})
+    assert revoked.status_code == 302
+    refused = push(client, "erp", "stock", [{"external_id": "x"}], token)
+    assert refused.status_code == 401 and refused.json()["code"] == "INT-007"

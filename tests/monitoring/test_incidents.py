@@ -178,14 +178,30 @@ def test_board_shows_incidents_and_acknowledges_in_place(client, user_with_role)
 
 
 @pytest.mark.django_db
-def test_a_refused_action_shows_its_code_in_the_row(client, user_with_role):
+@pytest.mark.parametrize("htmx", [True, False])
+@pytest.mark.parametrize(
+    ("role", "action"),
+    [("planner", "resolve"), ("planner", "acknowledge"), ("maintenance", "resolve")],
+)
+def test_a_role_without_the_permission_gets_403_and_nothing_changes(
+    client, user_with_role, role, action, htmx
+):
+    """Permission before state: 403 with its code, no redirect, no message, no change."""
     incident = incident_raise(error=SYS_BROKER_UNAVAILABLE, source="node:erp")
-    client.force_login(user_with_role("planner"))
-    row = client.post(
-        f"/monitoring/incidents/{incident.pk}/resolve/",
-        HTTP_HX_REQUEST="true",
-        HTTP_ACCEPT_LANGUAGE="en",
+    client.force_login(user_with_role(role))
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    response = client.post(
+        f"/monitoring/incidents/{incident.pk}/{action}/", HTTP_ACCEPT_LANGUAGE="en", **headers
     )
-    assert row.status_code == 200 and "API-003" in row.content.decode()
+    assert response.status_code == 403 and "API-003" in response.content.decode()
     incident.refresh_from_db()
     assert incident.state == "open"
+    assert incident.acknowledged_at is None and incident.resolved_at is None
+
+
+@pytest.mark.django_db
+def test_a_role_without_the_permission_gets_403_even_for_a_missing_incident(client, user_with_role):
+    client.force_login(user_with_role("planner"))
+    assert client.post("/monitoring/incidents/999999/resolve/").status_code == 403
+    client.force_login(user_with_role("supervisor"))
+    assert client.post("/monitoring/incidents/999999/resolve/").status_code != 403

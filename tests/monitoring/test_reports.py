@@ -209,3 +209,14 @@ def test_report_pages(busy_week, client, user_with_role):
     assert "default-src 'none'" in emailed["Content-Security-Policy"]
     assert client.post("/monitoring/reports/generate/").status_code == 403
     assert client.get("/monitoring/reports/2020-01-06/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_generating_without_the_permission_is_403_before_the_week_is_read(client, user_with_role):
+    from monitoring.models import StabilityReport
+
+    client.force_login(user_with_role("team_leader"))
+    for data in ({"week": "not-a-week"}, {"week": "2026-03-03"}, {}):
+        response = client.post("/monitoring/reports/generate/", data)
+        assert response.status_code == 403 and "API-003" in response.content.decode()
+    assert not StabilityReport.objects.exists()

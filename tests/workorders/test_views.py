@@ -555,9 +555,13 @@ def test_a_form_without_an_idempotency_key_is_refused(planner_client, new_work_o
 
 
 @pytest.mark.django_db
-def test_moves_on_unknown_orders_and_operations_are_404(planner_client):
+def test_moves_on_unknown_orders_and_operations_are_404(planner_client, user_with_role):
     data = {"transition": "dispatch", "idempotency_key": "k"}
     assert planner_client.post("/work-orders/999999/move/", data).status_code == 404
+    # A planner may never move operations: 403 before the operation is looked up.
+    assert planner_client.post("/work-orders/operations/999999/move/", data).status_code == 403
+    planner_client.force_login(user_with_role("worker"))
+    data = {"transition": "accept", "idempotency_key": "k"}
     assert planner_client.post("/work-orders/operations/999999/move/", data).status_code == 404
     assert planner_client.get("/work-orders/999999/").status_code == 404
     assert planner_client.get("/work-orders/1/move/").status_code == 405
@@ -686,6 +690,7 @@ def test_order_page_query_count_does_not_grow_with_rows(
         assert response.status_code == 200
         return len(captured)
 
+    queries(lean)  # the first request loads the user's permission sets (cached after)
     assert queries(busy) == queries(lean)
     with django_assert_max_num_queries(16):
         planner_client.get(detail_url(busy))
