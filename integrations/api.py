@@ -62,6 +62,20 @@ class IsThisNode(BasePermission):
         return node is not None and getattr(node, "name", None) == view.kwargs.get("node")
 
 
+class InboundItemOutputSerializer(serializers.Serializer):
+    external_id = serializers.CharField(allow_null=True)
+    status = serializers.CharField()
+    result = serializers.DictField(allow_null=True)
+    error = serializers.DictField(allow_null=True)
+
+
+class InboundOutputSerializer(serializers.Serializer):
+    applied = serializers.IntegerField()
+    replayed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    results = InboundItemOutputSerializer(many=True)
+
+
 class InboundPushApi(APIView):
     """A node pushes records of one kind; each applies at most once by external id."""
 
@@ -73,16 +87,7 @@ class InboundPushApi(APIView):
             child=serializers.DictField(), allow_empty=False, max_length=5000
         )
 
-    class InboundItemOutputSerializer(serializers.Serializer):
-        external_id = serializers.CharField(allow_null=True)
-        status = serializers.CharField()
-        result = serializers.DictField(allow_null=True)
-        error = serializers.DictField(allow_null=True)
-
-    @extend_schema(
-        request=InboundInputSerializer,
-        responses=InboundItemOutputSerializer(many=True),
-    )
+    @extend_schema(request=InboundInputSerializer, responses=InboundOutputSerializer)
     def post(self, request, node: str, kind: str):
         serializer = self.InboundInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -94,7 +99,7 @@ class InboundPushApi(APIView):
                 "applied": sum(result.status == "applied" for result in results),
                 "replayed": sum(result.status == "replayed" for result in results),
                 "failed": sum(result.status == "error" for result in results),
-                "results": self.InboundItemOutputSerializer(results, many=True).data,
+                "results": InboundItemOutputSerializer(results, many=True).data,
             }
         )
 
@@ -110,12 +115,16 @@ class NodeSyncStatusApi(APIView):
         kind = serializers.CharField(source="node.kind")
         transport = serializers.CharField(source="node.transport")
         is_active = serializers.BooleanField(source="node.is_active")
-        last_outbound_success_at = serializers.DateTimeField(source="node.last_outbound_success_at")
-        last_inbound_success_at = serializers.DateTimeField(source="node.last_inbound_success_at")
-        last_attempt_at = serializers.DateTimeField(source="node.last_attempt_at")
+        last_outbound_success_at = serializers.DateTimeField(
+            source="node.last_outbound_success_at", allow_null=True
+        )
+        last_inbound_success_at = serializers.DateTimeField(
+            source="node.last_inbound_success_at", allow_null=True
+        )
+        last_attempt_at = serializers.DateTimeField(source="node.last_attempt_at", allow_null=True)
         last_error_code = serializers.CharField(source="node.last_error_code")
         last_error_message = serializers.CharField(source="node.last_error_message")
-        last_error_at = serializers.DateTimeField(source="node.last_error_at")
+        last_error_at = serializers.DateTimeField(source="node.last_error_at", allow_null=True)
         backlog = serializers.IntegerField()
         lag_seconds = serializers.SerializerMethodField()
         dead_letters = serializers.IntegerField()
@@ -144,7 +153,7 @@ class NodeTokenScheme(OpenApiAuthenticationExtension):
 
 # --- Reconciliation -----------------------------------------------------------------
 class ReconciliationRunOutputSerializer(serializers.ModelSerializer):
-    started_by = serializers.CharField(source="started_by.username", default=None)
+    started_by = serializers.CharField(source="started_by.username", default=None, allow_null=True)
     discrepancies = serializers.IntegerField(source="discrepancy_count")
     repairs_applied = serializers.IntegerField(source="repaired_count")
     repairs_pending_approval = serializers.IntegerField(source="pending_count")
@@ -203,7 +212,7 @@ class ReconciliationRunDetailOutputSerializer(ReconciliationRunOutputSerializer)
 class DiscrepancyOutputSerializer(serializers.ModelSerializer):
     material_name = serializers.CharField(allow_null=True)
     unit = serializers.CharField(source="material_unit", allow_null=True)
-    decided_by = serializers.CharField(source="decided_by.username", default=None)
+    decided_by = serializers.CharField(source="decided_by.username", default=None, allow_null=True)
 
     class Meta:
         model = Discrepancy

@@ -21,6 +21,7 @@ from inventory.models import (
     StockReservation,
 )
 from mes.errors import API_PERMISSION_DENIED, API_VALIDATION, ApplicationError
+from mes.fields import OccurredAtField
 from mes.permissions import ModelPermissions, permission_required
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -145,7 +146,7 @@ class StockBalanceOutputSerializer(serializers.ModelSerializer):
     material_name = serializers.CharField(source="material.name")
     unit = serializers.CharField(source="material.unit")
     location = serializers.CharField(source="location.code")
-    batch = serializers.CharField(source="batch.number", default=None)
+    batch = serializers.CharField(source="batch.number", default=None, allow_null=True)
     available = serializers.DecimalField(max_digits=18, decimal_places=6)
 
     class Meta:
@@ -201,7 +202,7 @@ class MovementInputSerializer(serializers.Serializer):
     quantity = serializers.DecimalField(max_digits=None, decimal_places=None)
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
+    occurred_at = OccurredAtField(required=False, allow_null=True)
     device_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     source = serializers.ChoiceField(
@@ -230,10 +231,10 @@ class MovementOutputSerializer(serializers.ModelSerializer):
     type = serializers.CharField(source="movement_type")
     material = serializers.CharField(source="material.code")
     location = serializers.CharField(source="location.code")
-    to_location = serializers.CharField(source="to_location.code", default=None)
-    batch = serializers.CharField(source="batch.number", default=None)
-    actor = serializers.CharField(source="actor.username", default=None)
-    reverses = serializers.PrimaryKeyRelatedField(read_only=True)
+    to_location = serializers.CharField(source="to_location.code", default=None, allow_null=True)
+    batch = serializers.CharField(source="batch.number", default=None, allow_null=True)
+    actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
+    reverses = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     entries = serializers.SerializerMethodField()
 
     class Meta:
@@ -333,9 +334,8 @@ class MovementListCreateApi(generics.ListAPIView):
     def post(self, request):
         # Adjusting needs more than moving: say so before judging the rest of the body.
         movement_type = request.data.get("type") if isinstance(request.data, dict) else None
-        if movement_type in services.ADJUST_TYPES and not request.user.has_perm(
-            "inventory.adjust_stock"
-        ):
+        adjusting = isinstance(movement_type, str) and movement_type in services.ADJUST_TYPES
+        if adjusting and not request.user.has_perm("inventory.adjust_stock"):
             raise ApplicationError(API_PERMISSION_DENIED)
         serializer = MovementInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -353,6 +353,21 @@ class MovementListCreateApi(generics.ListAPIView):
         )
 
 
+class MovementBatchItemOutputSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    idempotency_key = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=["created", "replayed", "error"])
+    movement = MovementOutputSerializer(allow_null=True)
+    error = serializers.DictField(allow_null=True)
+
+
+class MovementBatchOutputSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    replayed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    results = MovementBatchItemOutputSerializer(many=True)
+
+
 class MovementBatchApi(APIView):
     """Up to 500 movements, each with its own idempotency key and its own result.
 
@@ -366,19 +381,7 @@ class MovementBatchApi(APIView):
     class BatchInputSerializer(serializers.Serializer):
         items = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
 
-    class BatchItemOutputSerializer(serializers.Serializer):
-        index = serializers.IntegerField()
-        idempotency_key = serializers.CharField(allow_null=True)
-        status = serializers.ChoiceField(choices=["created", "replayed", "error"])
-        movement = MovementOutputSerializer(allow_null=True)
-        error = serializers.DictField(allow_null=True)
-
-    class BatchOutputSerializer(serializers.Serializer):
-        created = serializers.IntegerField()
-        replayed = serializers.IntegerField()
-        failed = serializers.IntegerField()
-
-    @extend_schema(request=BatchInputSerializer, responses=BatchOutputSerializer)
+    @extend_schema(request=BatchInputSerializer, responses=MovementBatchOutputSerializer)
     def post(self, request):
         batch = self.BatchInputSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
@@ -449,7 +452,7 @@ class MovementReverseApi(APIView):
 class ReservationOutputSerializer(serializers.ModelSerializer):
     material = serializers.CharField(source="balance.material.code")
     location = serializers.CharField(source="balance.location.code")
-    batch = serializers.CharField(source="balance.batch.number", default=None)
+    batch = serializers.CharField(source="balance.batch.number", default=None, allow_null=True)
 
     class Meta:
         model = StockReservation

@@ -27,8 +27,9 @@ def permission_required(permission: str) -> type[BasePermission]:
 
     class HasPermission(BasePermission):
         def has_permission(self, request, view) -> bool:
-            return request.user.has_perm(permission)
+            return bool(request.user and request.user.has_perm(permission))
 
+    HasPermission.__name__ = f"Has_{permission.replace('.', '_')}"
     return HasPermission
 
 

@@ -4,28 +4,25 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mes.permissions import ModelPermissions
+from mes.permissions import ModelPermissions, permission_required
 from monitoring import selectors, services
 from monitoring.models import Incident
 
 
-def permission(codename: str) -> type[BasePermission]:
-    class HasPermission(BasePermission):
-        def has_permission(self, request, view) -> bool:
-            return bool(request.user and request.user.has_perm(codename))
-
-    HasPermission.__name__ = f"Has_{codename.replace('.', '_')}"
-    return HasPermission
-
-
 class IncidentOutputSerializer(serializers.ModelSerializer):
-    acknowledged_by = serializers.CharField(source="acknowledged_by.username", default=None)
-    resolved_by = serializers.CharField(source="resolved_by.username", default=None)
-    reported_by = serializers.CharField(source="reported_by.username", default=None)
+    acknowledged_by = serializers.CharField(
+        source="acknowledged_by.username", default=None, allow_null=True
+    )
+    resolved_by = serializers.CharField(
+        source="resolved_by.username", default=None, allow_null=True
+    )
+    reported_by = serializers.CharField(
+        source="reported_by.username", default=None, allow_null=True
+    )
     response_seconds = serializers.SerializerMethodField()
     resolution_seconds = serializers.SerializerMethodField()
 
@@ -127,7 +124,7 @@ class StallListApi(APIView):
     """Stalled work orders with their one reason, oldest first (``all=true``: every order
     in production with the reason it would have)."""
 
-    permission_classes = [permission("monitoring.view_dashboards")]
+    permission_classes = [permission_required("monitoring.view_dashboards")]
 
     @extend_schema(
         parameters=[OpenApiParameter("all", bool)],
@@ -161,7 +158,7 @@ class KpiApi(APIView):
     """Flow KPIs of ``start``..``end`` (local dates, both included; default the last 7
     days) and of the period of the same length before, with the improvement in %."""
 
-    permission_classes = [permission("monitoring.view_dashboards")]
+    permission_classes = [permission_required("monitoring.view_dashboards")]
 
     @extend_schema(
         parameters=[OpenApiParameter("start", str), OpenApiParameter("end", str)],
