@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models
+from django.db import InterfaceError, OperationalError, models
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, JsonResponse
 from django.utils.functional import Promise
@@ -169,8 +169,40 @@ def _flatten(detail: Any) -> Any:
     return str(detail)
 
 
+# Seconds a client waits before sending again when the database is away.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def is_database_unavailable(exc: BaseException | None) -> bool:
+    """The database cannot be reached (down, restarting, connection lost), as opposed to
+    an error in a statement. PostgreSQL reports connection failures without an SQLSTATE,
+    or with class 08 (connection exception) or 57 (shut down by the operator)."""
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    state = getattr(exc.__cause__, "pgcode", None)
+    return state is None or str(state)[:2] in {"08", "57"}
+
+
+def database_unavailable_logged(exc: BaseException) -> None:
+    logger.warning(
+        "database unavailable: %s",
+        str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+        extra={"error_code": SYS_DATABASE_UNAVAILABLE.code},
+    )
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """Every API error, expected or not, becomes the project's error payload."""
+    if is_database_unavailable(exc):
+        # 503, not 500: the request was not applied and may be sent again as it is.
+        database_unavailable_logged(exc)
+        response = Response(
+            error_payload(SYS_DATABASE_UNAVAILABLE), status=SYS_DATABASE_UNAVAILABLE.http_status
+        )
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
     if isinstance(exc, ApplicationError):
         logger.info(str(exc), extra={"error_code": exc.code})
         return Response(exc.payload(), status=exc.error.http_status)

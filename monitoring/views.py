@@ -28,6 +28,7 @@ from monitoring import conf, selectors
 from monitoring.errors import METRICS_FORBIDDEN, REPORT_WEEK_INVALID
 from monitoring.health import informational_checks, readiness_checks, readiness_report
 from monitoring.models import Incident, StabilityReport
+from monitoring.services.readiness import readiness_incidents_sync
 
 DASHBOARDS = "monitoring.view_dashboards"
 VIEW_INCIDENTS = "monitoring.view_incident"
@@ -73,8 +74,6 @@ def readyz(request):
 
 def _sync_readiness_incidents(body: dict) -> None:
     """Raise or clear the incidents of the failing checks; the probe's answer comes first."""
-    from monitoring.services.readiness import readiness_incidents_sync
-
     try:
         readiness_incidents_sync(report=body)
     except Exception:

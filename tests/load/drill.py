@@ -19,7 +19,7 @@
 
 The database setup, gunicorn and the CPU helpers come from
 ``tests/bench/bench_movements.py``; starting and killing process groups from
-``tests/integrations/test_fault_drills.py``.
+``tests/processes.py``.
 """
 
 from __future__ import annotations
@@ -302,7 +302,7 @@ class Stack:
 
     def start(self) -> None:
         from tests.fakes.process import FakeProcess
-        from tests.integrations.test_fault_drills import _spawn
+        from tests.processes import spawn as _spawn
 
         for kind in ("erp", "wms"):
             folder = self.workdir / kind
@@ -333,7 +333,7 @@ class Stack:
         return self.server.base_url
 
     def stop(self) -> None:
-        from tests.integrations.test_fault_drills import _kill
+        from tests.processes import kill as _kill
 
         if self.server is not None:
             self.server.stop()

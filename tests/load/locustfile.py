@@ -6,9 +6,17 @@ data and passes two files in the environment:
 - ``DRILL_FIXTURE``: JSON written by the drill (tokens, work orders per worker
   slot, materials and locations to move);
 - ``DRILL_KEYS_LOG``: where every scan key sent is logged as
-  ``key<TAB>kind<TAB>outcome`` (``applied``, ``replayed``, ``error`` or
-  ``unknown`` when no answer came), so the drill can check afterwards that each
-  was applied exactly once.
+  ``key<TAB>kind<TAB>outcome`` (``applied``, ``replayed``, ``error``, or
+  ``unknown`` / ``deferred`` when no answer came), once per attempt, so the
+  drill can check afterwards that each was applied exactly once.
+
+Like a real handheld that loses Wi-Fi, a scanner keeps every action that got
+no answer (no connection, a timeout, a 5xx, a 429, or ``deferred`` in the
+floor batch's answer) in its own queue and sends it again, with the same
+idempotency key and body, before anything new, until it is answered. The ERP
+does the same with its pushes. When the file named by ``DRILL_DRAIN_FILE``
+exists, scanners and the ERP stop making new actions and only empty their
+queues (the fault drill's drain phase).
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ import uuid
 from datetime import UTC, datetime
 
 from locust import HttpUser, between, events, task
+
+REQUEST_TIMEOUT = 15  # seconds; no answer by then counts as none (the action is kept)
 
 FIXTURE: dict = {}
 _slots = itertools.count()
@@ -59,6 +69,35 @@ def now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def draining() -> bool:
+    path = os.environ.get("DRILL_DRAIN_FILE")
+    return bool(path) and os.path.exists(path)
+
+
+def unanswered(status_code: int) -> bool:
+    """No answer (connection error: 0), busy (429) or a server error: send it again."""
+    return status_code == 0 or status_code == 429 or status_code >= 500
+
+
+class OfflineQueue:
+    """Actions not answered yet, oldest first; each is sent again as it was until answered."""
+
+    def __init__(self, send) -> None:
+        self.items: list[tuple] = []
+        self.send = send  # (item, resend: bool) -> answered: bool
+
+    def submit(self, *item) -> None:
+        self.items.append(item)
+        self.flush(new=True)
+
+    def flush(self, new: bool = False) -> None:
+        while self.items:
+            resend = not (new and len(self.items) == 1)
+            if not self.send(self.items[0], resend):
+                return
+            self.items.pop(0)
+
+
 class FloorWorker(HttpUser):
     """A worker with a handheld: accept/start/finish, issue, put away, and a flaky Wi-Fi
     that makes the device send some actions twice (same idempotency key)."""
@@ -78,22 +117,42 @@ class FloorWorker(HttpUser):
         self.device = f"drill-{slot}"
         self.rng = random.Random(slot)
         self.sent: list[tuple[str, dict]] = []
+        self.queue = OfflineQueue(self._send)
 
-    def _floor(self, action: dict, kind: str, replay: bool = False) -> None:
+    def _send(self, item: tuple[str, dict], resend: bool) -> bool:
+        kind, action = item
+        if kind == "movement":
+            return self._movement(action, resend)
+        return self._floor(action, kind, resend=resend)
+
+    def _offline_first(self) -> bool:
+        """Send what is queued first; True when the task may add a new action."""
+        self.queue.flush()
+        return not self.queue.items and not draining()
+
+    def _floor(self, action: dict, kind: str, replay: bool = False, resend: bool = False) -> bool:
+        """One action to the floor batch endpoint; False when it got no answer."""
         body = {"device_id": self.device, "actions": [action]}
-        name = "POST /api/v1/floor/actions/ (replay)" if replay else f"POST floor {kind}"
+        if replay:
+            name = "POST /api/v1/floor/actions/ (replay)"
+        elif resend:
+            name = "POST /api/v1/floor/actions/ (resend)"
+        else:
+            name = f"POST floor {kind}"
         with self.client.post(
             "/api/v1/floor/actions/",
             json=body,
             headers=self.headers,
             name=name,
             catch_response=True,
+            timeout=REQUEST_TIMEOUT,
         ) as response:
             if response.status_code != 200:
+                answered = not unanswered(response.status_code)
                 if not replay:
-                    log_key(action["idempotency_key"], kind, "unknown")
+                    log_key(action["idempotency_key"], kind, "error" if answered else "unknown")
                 response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
-                return
+                return answered
             result = response.json()["results"][0]
             status = result["status"]
             if not replay:
@@ -104,10 +163,13 @@ class FloorWorker(HttpUser):
                     self.sent.append((kind, action))
             else:
                 response.failure(f"{status}: {json.dumps(result.get('error'))[:200]}")
+            return status != "deferred"
 
     @task(6)
     def transition(self) -> None:
         """Accept, start or finish the current operation (then the next one)."""
+        if not self._offline_first():
+            return
         if not self.operations:
             self.put_away()
             return
@@ -119,7 +181,7 @@ class FloorWorker(HttpUser):
             "type": transition,
             "operation": operation,
         }
-        self._floor(action, transition)
+        self.queue.submit(transition, action)
         self.step += 1
         if self.step == len(self.steps):
             self.step = 0
@@ -128,6 +190,8 @@ class FloorWorker(HttpUser):
     @task(2)
     def issue(self) -> None:
         """Material issue to the operation in hand (a scanned batch of a component)."""
+        if not self._offline_first():
+            return
         issue = FIXTURE["issue"]
         operation = self.operations[0] if self.operations else FIXTURE["any_operation"]
         action = {
@@ -139,10 +203,12 @@ class FloorWorker(HttpUser):
             "location": issue["location"],
             "quantity": str(self.rng.randint(1, 3)),
         }
-        self._floor(action, "issue")
+        self.queue.submit("issue", action)
 
     @task(2)
     def put_away(self) -> None:
+        if not self._offline_first():
+            return
         put_away = FIXTURE["put_away"]
         action = {
             "idempotency_key": f"drill-{uuid.uuid4().hex}",
@@ -153,13 +219,14 @@ class FloorWorker(HttpUser):
             "to_location": self.rng.choice(put_away["to"]),
             "quantity": "1",
         }
-        self._floor(action, "put_away")
+        self.queue.submit("put_away", action)
 
     @task(2)
     def movement(self) -> None:
         """A stock movement from a handheld through the movement API."""
+        if not self._offline_first():
+            return
         stock = FIXTURE["stock"]
-        key = f"drill-{uuid.uuid4().hex}"
         body = {
             "type": self.rng.choice(["receipt", "issue"]),
             "material": self.rng.choice(stock["materials"]),
@@ -168,25 +235,32 @@ class FloorWorker(HttpUser):
             "reference": "DRILL",
             "device_id": self.device,
         }
+        self.queue.submit("movement", {"key": f"drill-{uuid.uuid4().hex}", "body": body})
+
+    def _movement(self, sent: dict, resend: bool) -> bool:
+        key = sent["key"]
         with self.client.post(
             "/api/v1/movements/",
-            json=body,
+            json=sent["body"],
             headers={**self.headers, "Idempotency-Key": key},
-            name="POST /api/v1/movements/",
+            name="POST /api/v1/movements/ (resend)" if resend else "POST /api/v1/movements/",
             catch_response=True,
+            timeout=REQUEST_TIMEOUT,
         ) as response:
-            if response.status_code == 201:
-                log_key(key, "movement", "applied")
-                self.sent.append(("movement", {"key": key, "body": body}))
+            if response.status_code in (200, 201):  # 200: the first result again
+                log_key(key, "movement", "applied" if response.status_code == 201 else "replayed")
+                self.sent.append(("movement", sent))
                 response.success()
-            else:
-                log_key(key, "movement", "unknown" if response.status_code >= 500 else "error")
-                response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
+                return True
+            answered = not unanswered(response.status_code)
+            log_key(key, "movement", "error" if answered else "unknown")
+            response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
+            return answered
 
     @task(1)
     def replay(self) -> None:
         """The device did not get the answer and sends the same action again."""
-        if not self.sent:
+        if not self.sent or not self._offline_first():
             return
         kind, sent = self.rng.choice(self.sent)
         if kind != "movement":
@@ -198,6 +272,7 @@ class FloorWorker(HttpUser):
             headers={**self.headers, "Idempotency-Key": sent["key"]},
             name="POST /api/v1/movements/ (replay)",
             catch_response=True,
+            timeout=REQUEST_TIMEOUT,
         ) as response:
             if response.status_code == 200:
                 response.success()
@@ -252,8 +327,12 @@ class ErpNode(HttpUser):
     def on_start(self) -> None:
         self.headers = {"Authorization": f"Node {FIXTURE['erp']['token']}"}
         self.rng = random.Random()
+        self.queue = OfflineQueue(self._send)
 
     def _push(self, count: int, name: str) -> None:
+        self.queue.flush()
+        if self.queue.items or draining():
+            return
         receipts = FIXTURE["receipts"]
         records = [
             {
@@ -264,18 +343,28 @@ class ErpNode(HttpUser):
             }
             for _ in range(count)
         ]
+        self.queue.submit(name, records)
+
+    def _send(self, item: tuple[str, list[dict]], resend: bool) -> bool:
+        name, records = item
         with self.client.post(
             "/api/v1/nodes/erp/inbound/purchase_receipts/",
             json={"records": records},
             headers=self.headers,
-            name=name,
+            name="POST inbound purchase_receipts (resend)" if resend else name,
             catch_response=True,
+            timeout=REQUEST_TIMEOUT * 4,
         ) as response:
             if response.status_code != 200:
+                answered = not unanswered(response.status_code)
                 for record in records:
-                    log_key(f"erp:purchase_receipt:{record['external_id']}", "receipt", "unknown")
+                    log_key(
+                        f"erp:purchase_receipt:{record['external_id']}",
+                        "receipt",
+                        "error" if answered else "unknown",
+                    )
                 response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
-                return
+                return answered
             for result in response.json()["results"]:
                 log_key(
                     f"erp:purchase_receipt:{result['external_id']}", "receipt", result["status"]
@@ -284,6 +373,7 @@ class ErpNode(HttpUser):
                 response.failure(f"{response.json()['failed']} records failed")
             else:
                 response.success()
+            return True
 
     @task(5)
     def receipts(self) -> None:

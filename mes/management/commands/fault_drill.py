@@ -1,0 +1,39 @@
+"""``python manage.py fault_drill``: the fault drill (logic in ``tests/load/fault_drill.py``)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from tests.load import fault_drill
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the fault drill: a stack of its own (PostgreSQL, Redis, gunicorn, worker, beat, "
+        "fake ERP) under a light load; stop and restart each part in turn, then check that "
+        "nothing was lost or doubled and that incidents were raised and resolved."
+    )
+
+    def add_arguments(self, parser):
+        fault_drill.add_arguments(parser)
+
+    def handle(self, *args, **options):
+        # A process of its own: the drill configures Django for its own database.
+        argv = [
+            f"--{name.replace('_', '-')}={options[name]}"
+            for name in ("users", "outage", "warmup", "web_workers", "threads",
+                         "worker_concurrency", "out")
+        ]  # fmt: skip
+        if options["quick"]:
+            argv.append("--quick")
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.load.fault_drill", *argv], cwd=settings.BASE_DIR
+        )
+        if done.returncode:
+            raise CommandError(
+                f"the fault drill failed a check or could not run (exit {done.returncode})"
+            )
