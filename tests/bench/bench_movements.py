@@ -488,16 +488,14 @@ def run_raw(args, fixture: Fixture) -> list[dict]:
 
 
 # --- CPU accounting ---------------------------------------------------------
-PARTS = ("gunicorn", "postgres", "client", "other")
-
-
 class CpuMeter:
     """Where the machine's CPU went in a phase, in % of all cores and per operation.
 
-    gunicorn is the server's process tree; postgres is PostgreSQL's own
-    processes and the backends connected to the bench database (other
-    databases' backends are someone else's load); client is this load
-    generator with its children (pgbench); other is the rest of the machine,
+    gunicorn is the server's process tree (each of ``roots`` names its own
+    part); postgres is PostgreSQL's own processes and the backends connected
+    to the bench database (other databases' backends are someone else's
+    load); client is this load generator with its children (pgbench); other
+    is the rest of the machine,
     where anything else running at the same time shows up. A thread samples
     the processes a few times a second, so backends that exit during the
     phase (pgbench's) are counted up to their last sample.
@@ -505,11 +503,22 @@ class CpuMeter:
 
     INTERVAL = 0.25
 
-    def __init__(self, db_name: str, server_pid: int | None = None):
+    def __init__(
+        self,
+        db_name: str,
+        server_pid: int | None = None,
+        roots: dict[str, int] | None = None,
+        with_children: bool = True,
+    ):
+        """``roots`` names more process trees ``{part: pid}`` (the drill's worker and
+        locust); ``with_children=False`` leaves this process's finished children out of
+        ``client`` (the drill reaps locust, already counted as its own part)."""
         import psutil
 
         self.db_name = db_name
-        self.server_pid = server_pid
+        self.with_children = with_children
+        self.roots = {"gunicorn": server_pid, **(roots or {})}
+        self.parts = (*self.roots, "postgres", "client", "other")
         self.seconds: dict[str, float] = {}
         self._first: dict[int, float] = {}
         self._last: dict[int, tuple[str, float]] = {}
@@ -521,15 +530,18 @@ class CpuMeter:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    @staticmethod
-    def _client() -> float:
+    def _client(self) -> float:
         own = resource.getrusage(resource.RUSAGE_SELF)
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+        used = own.ru_utime + own.ru_stime
+        if self.with_children:
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            used += children.ru_utime + children.ru_stime
+        return used
 
-    def _part(self, process, server: set[int]) -> str | None:
-        if process.pid in server:
-            return "gunicorn"
+    def _part(self, process, trees: dict[str, set[int]]) -> str | None:
+        for part, pids in trees.items():
+            if process.pid in pids:
+                return part
         if process.info["name"] not in ("postgres", "postmaster"):
             return None
         cmdline = " ".join(process.info["cmdline"] or [])
@@ -541,14 +553,16 @@ class CpuMeter:
     def _sweep(self, initial: bool = False) -> None:
         import psutil
 
-        server: set[int] = set()
-        if self.server_pid:
+        trees: dict[str, set[int]] = {}
+        for part, pid in self.roots.items():
+            if not pid:
+                continue
             with contextlib.suppress(psutil.Error):
-                root = psutil.Process(self.server_pid)
-                server = {root.pid} | {child.pid for child in root.children(recursive=True)}
+                root = psutil.Process(pid)
+                trees[part] = {root.pid} | {child.pid for child in root.children(recursive=True)}
         for process in psutil.process_iter(["name", "cmdline", "cpu_times"]):
             times = process.info["cpu_times"]
-            part = self._part(process, server) if times else None
+            part = self._part(process, trees) if times else None
             if part is None:
                 continue
             used = times.user + times.system
@@ -574,13 +588,14 @@ class CpuMeter:
             - getattr(self._machine_before, "iowait", 0.0)
         )
         busy = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0) - busy_before
-        used = {"gunicorn": 0.0, "postgres": 0.0, "client": self._client() - self._client_before}
+        used = dict.fromkeys(self.parts, 0.0)
+        used["client"] = self._client() - self._client_before
         for pid, (part, total) in self._last.items():
             used[part] += max(total - self._first[pid], 0.0)
-        used["other"] = max(busy - used["gunicorn"] - used["postgres"] - used["client"], 0.0)
+        used["other"] = max(busy - sum(used.values()), 0.0)
         capacity = elapsed * (os.cpu_count() or 1)
-        self.seconds = {name: round(used[name], 3) for name in PARTS}
-        share = {name: round(100 * used[name] / capacity, 1) for name in PARTS}
+        self.seconds = {name: round(used[name], 3) for name in self.parts}
+        share = {name: round(100 * used[name] / capacity, 1) for name in self.parts}
         share["idle"] = round(max(100 - 100 * busy / capacity, 0.0), 1)
         return share
 
@@ -588,7 +603,7 @@ class CpuMeter:
         """CPU milliseconds per operation, per part; little affected by other load."""
         if not operations:
             return {}
-        return {name: round(1000 * self.seconds[name] / operations, 3) for name in PARTS}
+        return {name: round(1000 * self.seconds[name] / operations, 3) for name in self.parts}
 
 
 def machine_busy_percent(seconds: float = 2.0) -> float:

@@ -662,6 +662,8 @@ figure{{display:inline-block;margin:0 1em 1em 0}}</style></head><body>
 <th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>errors</th></tr>{rows}</table>
 <h2>Over time</h2>{charts}
 <h2>Resource peaks</h2><pre>{html.escape(json.dumps(report["resources"], indent=2))}</pre>
+<h2>CPU by part (% of all cores over the load)</h2>
+<pre>{html.escape(json.dumps(report.get("cpu_percent_by_part"), indent=2))}</pre>
 <h2>Integrity</h2><pre>{html.escape(json.dumps(report["integrity"], indent=2))}</pre>
 <h2>Failures</h2><pre>{html.escape(json.dumps(report["failures"], indent=2))}</pre>
 </body></html>"""
@@ -687,6 +689,7 @@ def print_report(report: dict) -> None:
             )
     print(line)
     print("resources: " + json.dumps(report["resources"]))
+    print("cpu by part, % of all cores: " + json.dumps(report.get("cpu_percent_by_part")))
     if report["integrity"]:
         print(
             "checked: "
@@ -745,6 +748,12 @@ def run(options, command: str = "python manage.py drill") -> dict:
             base_url = stack.base_url
         sampler.start()
         locust = run_locust(options, base_url, fixture_path, keys_log, csv_prefix)
+        meter = bench.CpuMeter(
+            options.db_name,
+            stack.server.process.pid if stack is not None else None,
+            roots={"worker": stack.worker.pid if stack is not None else None, "locust": locust.pid},
+            with_children=False,
+        )
         try:
             time.sleep(min(options.duration / 3, 30))
             if stack is not None:
@@ -756,6 +765,8 @@ def run(options, command: str = "python manage.py drill") -> dict:
                 os.killpg(locust.pid, signal.SIGTERM)
                 locust.wait(timeout=20)
         report["samples"] = sampler.stop()
+        report["cpu_percent_by_part"] = meter.stop()
+        report["cpu_seconds_by_part"] = meter.seconds
     finally:
         sampler.stop()
         if stack is not None:
