@@ -63,6 +63,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spawn-rate", type=float, default=20.0, help="users started per second")
     parser.add_argument("--duration", type=int, default=120, help="seconds of load")
     parser.add_argument(
+        "--pace",
+        choices=["plant", "stress"],
+        default="plant",
+        help="think times of the users (tests/load/locustfile.py PACES): a busy shift "
+        "(default) or four to five times that",
+    )
+    parser.add_argument(
         "--target",
         default="",
         help="URL of a running instance to load instead of starting one (needs --fixture; "
@@ -345,7 +352,15 @@ class Stack:
 
 def run_locust(options, base_url: str, fixture_path: Path, keys_log: Path, csv_prefix: Path):
     env = dict(os.environ)
-    env.update(DRILL_FIXTURE=str(fixture_path), DRILL_KEYS_LOG=str(keys_log), PYTHONUNBUFFERED="1")
+    env.update(
+        DRILL_FIXTURE=str(fixture_path),
+        DRILL_KEYS_LOG=str(keys_log),
+        DRILL_PACE=options.pace,
+        # The verdict is on the steady state: the statistics restart this long after
+        # every user has started; the ramp-up is reported apart (ramp_up_summary).
+        DRILL_SETTLE_SECONDS=str(SETTLE_SECONDS),
+        PYTHONUNBUFFERED="1",
+    )
     command = [
         str(bench.BIN / "locust"),
         "-f", str(LOCUSTFILE),
@@ -360,7 +375,10 @@ def run_locust(options, base_url: str, fixture_path: Path, keys_log: Path, csv_p
         "--stop-timeout", "10",
         "--loglevel", "WARNING",
     ]  # fmt: skip
-    log(f"locust: {options.users} users, {options.spawn_rate}/s, {options.duration} s")
+    log(
+        f"locust: {options.users} users, {options.spawn_rate}/s, {options.duration} s, "
+        f"{options.pace} pace"
+    )
     process = subprocess.Popen(
         command,
         cwd=ROOT,
@@ -370,6 +388,21 @@ def run_locust(options, base_url: str, fixture_path: Path, keys_log: Path, csv_p
         start_new_session=True,
     )
     return process
+
+
+def wait_for_seed_deliveries(limit: float = 180.0) -> None:
+    """Let the worker deliver what seeding wrote (a dispatch message per work order)
+    before the load starts, so the drill measures the traffic, not the setup."""
+    from django.db import connection
+
+    from integrations.models import OutboxMessage
+
+    deadline = time.monotonic() + limit
+    pending = OutboxMessage.objects.filter(state=OutboxMessage.State.PENDING)
+    while (left := pending.count()) and time.monotonic() < deadline:
+        time.sleep(1)
+    log(f"seed deliveries: {left} still pending when the load starts")
+    connection.close()
 
 
 def start_reconciliation() -> None:
@@ -506,6 +539,23 @@ def read_history(csv_prefix: Path) -> list[dict]:
                 }
             )
     return history
+
+
+SETTLE_SECONDS = 20  # after the last user started: answers to the ramp-up's queue
+
+
+def ramp_up_summary(history: list[dict], users: int, window: float = SETTLE_SECONDS) -> dict:
+    """How the ramp-up went, from every user's start until the statistics restart
+    (``SETTLE_SECONDS`` after the last one started)."""
+    full = next((h["t"] for h in history if h["users"] >= users), None)
+    if full is None:
+        return {}
+    rows = [h for h in history if h["t"] <= full + window]
+    return {
+        "seconds_to_all_users": full,
+        "p95_ms_max": max((h["p95_ms"] for h in rows), default=0.0),
+        "rps_max": max((h["rps"] for h in rows), default=0.0),
+    }
 
 
 def read_failures(csv_prefix: Path) -> list[dict]:
@@ -662,6 +712,8 @@ figure{{display:inline-block;margin:0 1em 1em 0}}</style></head><body>
 <th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>errors</th></tr>{rows}</table>
 <h2>Over time</h2>{charts}
 <h2>Resource peaks</h2><pre>{html.escape(json.dumps(report["resources"], indent=2))}</pre>
+<h2>Ramp-up (statistics reset once every user has started; not in the verdict)</h2>
+<pre>{html.escape(json.dumps(report.get("ramp_up"), indent=2))}</pre>
 <h2>CPU by part (% of all cores over the load)</h2>
 <pre>{html.escape(json.dumps(report.get("cpu_percent_by_part"), indent=2))}</pre>
 <h2>Integrity</h2><pre>{html.escape(json.dumps(report["integrity"], indent=2))}</pre>
@@ -690,6 +742,7 @@ def print_report(report: dict) -> None:
     print(line)
     print("resources: " + json.dumps(report["resources"]))
     print("cpu by part, % of all cores: " + json.dumps(report.get("cpu_percent_by_part")))
+    print("ramp-up (not in the verdict): " + json.dumps(report.get("ramp_up")))
     if report["integrity"]:
         print(
             "checked: "
@@ -746,6 +799,7 @@ def run(options, command: str = "python manage.py drill") -> dict:
             stack = Stack(options, out_dir)
             stack.start()
             base_url = stack.base_url
+            wait_for_seed_deliveries()
         sampler.start()
         locust = run_locust(options, base_url, fixture_path, keys_log, csv_prefix)
         meter = bench.CpuMeter(
@@ -775,6 +829,7 @@ def run(options, command: str = "python manage.py drill") -> dict:
     report.setdefault("samples", sampler.samples)
     report["endpoints"], report["total"] = read_stats(csv_prefix)
     report["history"] = read_history(csv_prefix)
+    report["ramp_up"] = ramp_up_summary(report["history"], options.users)
     report["failures"] = read_failures(csv_prefix)
     report["resources"] = resource_peaks(report["samples"])
     report["integrity"] = None if options.target else integrity_check(keys_log)

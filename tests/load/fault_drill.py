@@ -563,6 +563,8 @@ def start_locust(options, base_url: str, work: Path, out_dir: Path, seconds: flo
         DRILL_FIXTURE=str(work / "fixture.json"),
         DRILL_KEYS_LOG=str(work / "keys.tsv"),
         DRILL_DRAIN_FILE=str(work / "drain"),
+        # A few users acting often: enough traffic in flight when each fault strikes.
+        DRILL_PACE="stress",
         PYTHONUNBUFFERED="1",
     )
     command = [

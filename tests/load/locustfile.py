@@ -29,19 +29,33 @@ import threading
 import uuid
 from datetime import UTC, datetime
 
+import gevent
 from locust import HttpUser, between, events, task
 
 REQUEST_TIMEOUT = 15  # seconds; no answer by then counts as none (the action is kept)
+
+# Seconds between one user's actions, by DRILL_PACE. "plant" is a busy shift: a
+# worker scans a few times per operation, at most every 10-30 s (the start of a
+# shift, when everybody accepts and starts at once); a planner clicks every 5-15 s;
+# the ERP pushes every 10-30 s. "stress" is four to five times that, to find
+# where the machine saturates (docs/benchmarks.md).
+PACES = {
+    "plant": {"floor": (10, 30), "planner": (5, 15), "erp": (10, 30)},
+    "stress": {"floor": (2, 6), "planner": (4, 12), "erp": (5, 15)},
+}
+PACE = PACES[os.environ.get("DRILL_PACE", "plant")]
 
 FIXTURE: dict = {}
 _slots = itertools.count()
 _log_lock = threading.Lock()
 _log_file = None
+_environment = None
 
 
 @events.init.add_listener
 def _load_fixture(environment, **_kwargs) -> None:
-    global _log_file
+    global _environment, _log_file
+    _environment = environment
     path = os.environ.get("DRILL_FIXTURE")
     if path:
         with open(path, encoding="utf-8") as handle:
@@ -49,6 +63,16 @@ def _load_fixture(environment, **_kwargs) -> None:
     log_path = os.environ.get("DRILL_KEYS_LOG")
     if log_path:
         _log_file = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - open for the run
+
+
+@events.spawning_complete.add_listener
+def _measure_the_steady_state(user_count, **_kwargs) -> None:
+    """Restart the statistics DRILL_SETTLE_SECONDS after every user has started: the
+    verdict is on the steady state; the ramp-up burst is reported apart by the drill."""
+    settle = float(os.environ.get("DRILL_SETTLE_SECONDS") or 0)
+    runner = _environment.runner if _environment is not None else None
+    if settle > 0 and runner is not None:
+        gevent.spawn_later(settle, runner.stats.reset_all)
 
 
 @events.quitting.add_listener
@@ -103,7 +127,7 @@ class FloorWorker(HttpUser):
     that makes the device send some actions twice (same idempotency key)."""
 
     weight = 16
-    wait_time = between(2, 6)
+    wait_time = between(*PACE["floor"])
 
     def on_start(self) -> None:
         slot = next(_slots)
@@ -284,7 +308,7 @@ class Planner(HttpUser):
     """A planner with a browser: work-order list, stock overview, health page."""
 
     weight = 3
-    wait_time = between(4, 12)
+    wait_time = between(*PACE["planner"])
 
     def on_start(self) -> None:
         planner = FIXTURE["planner"]
@@ -322,7 +346,7 @@ class ErpNode(HttpUser):
     """The ERP pushes purchase receipts; now and then a bulk import of many at once."""
 
     weight = 1
-    wait_time = between(5, 15)
+    wait_time = between(*PACE["erp"])
 
     def on_start(self) -> None:
         self.headers = {"Authorization": f"Node {FIXTURE['erp']['token']}"}

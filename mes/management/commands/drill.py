@@ -25,9 +25,9 @@ class Command(BaseCommand):
         argv = [
             f"--{name.replace('_', '-')}={options[name]}"
             for name in (
-                "users", "spawn_rate", "duration", "target", "fixture", "web_workers", "threads",
-                "worker_concurrency", "pg_host", "pg_port", "pg_user", "db_name", "redis_url",
-                "out",
+                "users", "spawn_rate", "duration", "pace", "target", "fixture", "web_workers",
+                "threads", "worker_concurrency", "pg_host", "pg_port", "pg_user", "db_name",
+                "redis_url", "out",
             )
         ]  # fmt: skip
         done = subprocess.run(
