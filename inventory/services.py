@@ -393,23 +393,10 @@ def stock_move(
         recovered = _recovered_by_reconciliation(key, fingerprint, request, resolved, batch)
         if recovered is not None:
             return recovered
-        movement = StockMovement.objects.create(
-            idempotency_key=key,
-            request_fingerprint=fingerprint,
-            movement_type=resolved.movement_type,
-            material=resolved.material,
-            batch=batch,
-            location=resolved.location,
-            to_location=resolved.to_location,
-            quantity=request.quantity,
-            reason=request.reason,
-            reference=request.reference,
-            source=source,
-            device_id=request.device_id,
-            note=request.note,
-            occurred_at=request.occurred_at or timezone.now(),
-            actor=actor,
+        movement = _movement_for(
+            request, resolved, batch, key, fingerprint, source, actor, timezone.now()
         )
+        movement.save()
         location_ids = [resolved.location.pk]
         if resolved.to_location is not None:
             location_ids.append(resolved.to_location.pk)
@@ -431,6 +418,36 @@ def stock_move(
     )
     result.replayed = replayed or result.replayed
     return result
+
+
+def _movement_for(
+    request: MovementRequest,
+    resolved: _Resolved,
+    batch: Batch | None,
+    key: str,
+    fingerprint: str,
+    source: str,
+    actor,
+    now: datetime,
+) -> StockMovement:
+    """The movement row of a request, not yet saved (one at a time, or in bulk)."""
+    return StockMovement(
+        idempotency_key=key,
+        request_fingerprint=fingerprint,
+        movement_type=resolved.movement_type,
+        material=resolved.material,
+        batch=batch,
+        location=resolved.location,
+        to_location=resolved.to_location,
+        quantity=request.quantity,
+        reason=request.reason,
+        reference=request.reference,
+        source=source,
+        device_id=request.device_id,
+        note=request.note,
+        occurred_at=request.occurred_at or now,
+        actor=actor,
+    )
 
 
 def _movement_fingerprint(request: MovementRequest, source: str) -> str:
@@ -715,22 +732,8 @@ def _write_movements(actor, planned: list[_Planned]) -> list[MovementResult | Ap
             continue
         balance.on_hand = new_on_hand
         balance.updated_at = now
-        movement = StockMovement(
-            idempotency_key=item.key,
-            request_fingerprint=item.fingerprint,
-            movement_type=resolved.movement_type,
-            material=resolved.material,
-            batch=resolved.batch,
-            location=resolved.location,
-            to_location=None,
-            quantity=request.quantity,
-            reason=request.reason,
-            reference=request.reference,
-            source=item.source,
-            device_id=request.device_id,
-            note=request.note,
-            occurred_at=request.occurred_at or now,
-            actor=actor,
+        movement = _movement_for(
+            request, resolved, resolved.batch, item.key, item.fingerprint, item.source, actor, now
         )
         entry = StockLedgerEntry(
             movement=movement,

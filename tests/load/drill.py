@@ -291,6 +291,19 @@ class Sampler:
 
 
 # --- Processes ----------------------------------------------------------------------------
+def start_fakes(workdir: Path) -> dict:
+    """The fake ERP and WMS with the demo data, each in a folder of ``workdir``."""
+    from tests.fakes.process import FakeProcess
+
+    fakes = {}
+    for kind in ("erp", "wms"):
+        folder = workdir / kind
+        folder.mkdir()
+        fakes[kind] = FakeProcess(kind, folder, seed=ROOT / "tests" / "fakes" / f"demo_{kind}.json")
+        fakes[kind].start()
+    return fakes
+
+
 class Stack:
     """Fake ERP and WMS, gunicorn and a Celery worker; stopped as process groups."""
 
@@ -308,15 +321,9 @@ class Stack:
         return env
 
     def start(self) -> None:
-        from tests.fakes.process import FakeProcess
         from tests.processes import spawn as _spawn
 
-        for kind in ("erp", "wms"):
-            folder = self.workdir / kind
-            folder.mkdir()
-            fake = FakeProcess(kind, folder, seed=ROOT / "tests" / "fakes" / f"demo_{kind}.json")
-            fake.start()
-            self.fakes[kind] = fake
+        self.fakes = start_fakes(self.workdir)
         point_nodes_at(self.fakes)
         worker_args = [
             sys.executable, "-m", "celery", "-A", "mes", "worker",

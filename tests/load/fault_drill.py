@@ -156,14 +156,7 @@ class FaultStack:
         log(f"PostgreSQL on port {self.postgres.port}, Redis on port {self.redis.port}")
 
     def start_fakes(self) -> None:
-        from tests.fakes.process import FakeProcess
-
-        for kind in ("erp", "wms"):
-            folder = self.workdir / kind
-            folder.mkdir()
-            fake = FakeProcess(kind, folder, seed=ROOT / "tests" / "fakes" / f"demo_{kind}.json")
-            fake.start()
-            self.fakes[kind] = fake
+        self.fakes = drill.start_fakes(self.workdir)
 
     def celery(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "celery", "-A", "mes", *args, "--loglevel", "WARNING"]
