@@ -6,6 +6,7 @@ that is slow (timeout) from one that is down (refused) or broken (5xx).
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
 import threading
@@ -45,6 +46,13 @@ def _auth(node: Node) -> tuple[dict[str, str], httpx.BasicAuth | None]:
     return {}, httpx.BasicAuth(user, password)
 
 
+class _NoCookies(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing: deliveries carry no state between nodes."""
+
+    def __init__(self) -> None:
+        super().__init__(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+
+
 _clients: dict[int, httpx.Client] = {}
 _clients_lock = threading.Lock()
 
@@ -64,7 +72,8 @@ def _client() -> httpx.Client:
             client = _clients.get(pid)
             if client is None:
                 _clients.clear()
-                client = _clients[pid] = httpx.Client()
+                # No cookies: nodes on one host would otherwise get each other's.
+                client = _clients[pid] = httpx.Client(cookies=_NoCookies())
     return client
 
 

@@ -12,12 +12,13 @@ changes nothing.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -247,8 +248,11 @@ def _lock_balances(
     a key at once leave one row and no error; sorted inserts and pk-ordered
     locks keep multi-leg movements free of deadlocks. A single balance is
     locked first and inserted only when missing (one statement instead of two
-    for nearly every movement): holding no other balance lock, it cannot take
-    part in a deadlock.
+    for nearly every movement); the insert then waits for no lock of ours.
+    Callers that take several balances in one transaction one by one (a
+    backflush, a file import) can still meet a set-based batch run in the
+    other order: PostgreSQL then aborts one of the two (``_write_set_based``
+    retries its run item by item).
     """
     batch_id = batch.pk if batch else None
     ordered = sorted(set(location_ids))
@@ -647,7 +651,7 @@ def _apply_set_based(actor, items, run: list[int], results: list) -> None:
             "idempotency_key", flat=True
         )
     )
-    repeated = {key for key in keys if keys.count(key) > 1} if len(set(keys)) < len(keys) else set()
+    repeated = {key for key, count in Counter(keys).items() if count > 1}
     master = _master_data_for([request for _i, _k, request, _s in candidates])
 
     plan: list[_Planned | int] = []  # planned movements, or indexes for the item path
@@ -662,7 +666,10 @@ def _apply_set_based(actor, items, run: list[int], results: list) -> None:
             idempotency_key_clean(key)
             resolved = _resolve(request, master)
         except ApplicationError as error:
-            results[index] = BatchItemResult(index, key, "error", error=error)
+            if error.error is errors.UNKNOWN_BATCH:
+                plan.append(index)  # an item before it in the request may create the batch
+            else:
+                results[index] = BatchItemResult(index, key, "error", error=error)
             continue
         if resolved.batch_number is not None and resolved.batch is None:
             plan.append(index)  # a new batch is created on the item path
@@ -688,7 +695,12 @@ def _write_set_based(actor, planned: list[_Planned], results: list) -> None:
     try:
         with transaction.atomic():
             written = _write_movements(actor, planned)
-    except (IntegrityError, _NeedsItemPath):
+    except (IntegrityError, OperationalError, _NeedsItemPath) as failed:
+        # A deadlock with a writer that locks balances in another order (a backflush,
+        # a file import; a single movement of the same key) rolls the run back whole:
+        # its items then take the item path, which holds one balance at a time.
+        if isinstance(failed, OperationalError) and not _is_lock_conflict(failed):
+            raise
         for item in planned:
             results[item.index] = _apply_one(actor, item.index, item.key, item.request, item.source)
         return
@@ -697,6 +709,11 @@ def _write_set_based(actor, planned: list[_Planned], results: list) -> None:
             results[item.index] = BatchItemResult(item.index, item.key, "error", error=outcome)
         else:
             results[item.index] = BatchItemResult(item.index, item.key, "created", result=outcome)
+
+
+def _is_lock_conflict(error: OperationalError) -> bool:
+    """PostgreSQL's deadlock_detected (40P01) or serialization_failure (40001)."""
+    return getattr(error.__cause__, "pgcode", None) in {"40P01", "40001"}
 
 
 def _write_movements(actor, planned: list[_Planned]) -> list[MovementResult | ApplicationError]:
@@ -769,7 +786,8 @@ def _balance_ids(keys: list[tuple[int, int, int | None]]) -> list[int]:
 
 def _balances_on_hand_update(balances: list[StockBalance], now) -> None:
     """One ``UPDATE ... FROM (VALUES ...)`` for the locked balances (PostgreSQL, SQLite
-    3.33+); ``bulk_update``'s ``CASE`` per row cost more than the rest of a batch."""
+    3.33+; the bulk inserts before it need 3.35+ to return ids); ``bulk_update``'s
+    ``CASE`` per row cost more than the rest of a batch."""
     if not balances:
         return
     table = connection.ops.quote_name(StockBalance._meta.db_table)

@@ -12,6 +12,7 @@ handler :func:`api_exception_handler` turns any error into::
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,16 +174,24 @@ def _flatten(detail: Any) -> Any:
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 
+# PostgreSQL's shut-down states (57P01-03); 57014 (a cancelled statement) is not one.
+_SERVER_GONE_STATES = {"57P01", "57P02", "57P03"}
+# What SQLite says when its file cannot be used (a missing table is a bug, not this).
+_SQLITE_AWAY_MESSAGES = ("unable to open database file", "database is locked", "disk i/o error")
+
+
 def is_database_unavailable(exc: BaseException | None) -> bool:
     """The database cannot be reached (down, restarting, connection lost), as opposed to
     an error in a statement. PostgreSQL reports connection failures without an SQLSTATE,
-    or with class 08 (connection exception) or 57 (shut down by the operator)."""
+    or with class 08 (connection exception) or a shut-down state (57P0x)."""
     if isinstance(exc, InterfaceError):
         return True
     if not isinstance(exc, OperationalError):
         return False
+    if isinstance(exc.__cause__, sqlite3.Error):
+        return any(text in str(exc).lower() for text in _SQLITE_AWAY_MESSAGES)
     state = getattr(exc.__cause__, "pgcode", None)
-    return state is None or str(state)[:2] in {"08", "57"}
+    return state is None or str(state)[:2] == "08" or state in _SERVER_GONE_STATES
 
 
 def database_unavailable_logged(exc: BaseException) -> None:
@@ -196,7 +205,8 @@ def database_unavailable_logged(exc: BaseException) -> None:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """Every API error, expected or not, becomes the project's error payload."""
     if is_database_unavailable(exc):
-        # 503, not 500: the request was not applied and may be sent again as it is.
+        # 503, not 500: the request was most likely not applied (unless the connection
+        # broke during its commit); sent again with its idempotency key, it applies once.
         database_unavailable_logged(exc)
         response = Response(
             error_payload(SYS_DATABASE_UNAVAILABLE), status=SYS_DATABASE_UNAVAILABLE.http_status

@@ -48,7 +48,8 @@ class CachedPermissionsBackend(ModelBackend):
         seconds = settings.MES_PERMISSION_CACHE_SECONDS
         if obj is not None or not seconds or not user_obj.is_active or user_obj.is_anonymous:
             return super()._get_permissions(user_obj, obj, from_name)
-        key = (from_name, user_obj.pk)
+        # A superuser has every permission: demoting one must not keep that set.
+        key = (from_name, user_obj.pk, user_obj.is_superuser)
         now = time.monotonic()
         cached = _permission_sets.get(key)
         if cached is not None and cached[0] > now:
@@ -58,7 +59,7 @@ class CachedPermissionsBackend(ModelBackend):
         return permissions
 
 
-_permission_sets: dict[tuple[str, int], tuple[float, frozenset[str]]] = {}
+_permission_sets: dict[tuple[str, int, bool], tuple[float, frozenset[str]]] = {}
 
 
 def forget_cached_permissions(**_kwargs) -> None:

@@ -238,9 +238,12 @@ def floor_device_for_token(token: str) -> FloorDevice:
     return _device_checked(device)
 
 
-def floor_device_active(device_id: int) -> FloorDevice:
-    """A device a session was signed in on: still registered and not revoked, else 401."""
-    return _device_checked(FloorDevice.objects.filter(pk=device_id).first())
+def floor_device_active(token_hash: str) -> FloorDevice:
+    """The device a session was signed in on, by the token it used: a token replaced
+    since (``FLR-022``) or revoked (``FLR-023``) ends the session's floor access,
+    also when the device gets a new token later."""
+    device = FloorDevice.objects.filter(token_hash=token_hash).first() if token_hash else None
+    return _device_checked(device)
 
 
 # --- Fault reports ----------------------------------------------------------------------

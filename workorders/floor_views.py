@@ -280,8 +280,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             # first, axes's, only counts failures), whichever class the settings name.
             login(request, user, backend=settings.AUTHENTICATION_BACKENDS[-1])
             request.session.set_expiry(floor_services.SHIFT_SECONDS)
-            if device is not None:  # the sign-in holds only while the device is not revoked
-                request.session[SESSION_DEVICE_KEY] = device.pk
+            if device is not None:  # the sign-in holds only while this token is valid
+                request.session[SESSION_DEVICE_KEY] = device.token_hash
             else:
                 request.session.pop(SESSION_DEVICE_KEY, None)
             return redirect(_next_url(request))

@@ -99,7 +99,12 @@ def readiness_incidents_sync(
     raised: list[str] = []
     resolved: list[str] = []
     since = _take_database_outage()
-    if since is not None and _record_database_outage(since, now) is not None:
+    try:
+        recorded = since is not None and _record_database_outage(since, now) is not None
+    except Exception:
+        _note_database_away(since)  # not written: the next probe tries again
+        raise
+    if recorded:
         raised.append(SYS_DATABASE_UNAVAILABLE.code)
         resolved.append(SYS_DATABASE_UNAVAILABLE.code)
     unresolved = dict(

@@ -156,6 +156,17 @@ def test_revoking_ends_the_sessions_signed_in_on_the_device(client, scanner, wor
     assert response.json()["code"] == "FLR-023"
 
 
+def test_a_new_token_does_not_bring_back_sessions_of_the_old_one(client, scanner, worker):
+    """A revoked (say, stolen) token's sessions stay out when the device gets a new one."""
+    signed_in_device(client, scanner.token)
+    floor_services.floor_device_revoke(actor=None, device_id=scanner.device.pk)
+    floor_services.floor_device_token_rotate(actor=None, device_id=scanner.device.pk)
+
+    response = client.get(STATE)
+    assert response.status_code == 401
+    assert response.json()["code"] == "FLR-022"
+
+
 def test_a_rotated_token_replaces_the_old_one(scanner, worker, supervisor):
     rotated = floor_services.floor_device_token_rotate(
         actor=supervisor, device_id=scanner.device.pk

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from integrations import transports
 
 
@@ -15,3 +17,11 @@ def test_a_forked_process_makes_its_own_client(monkeypatch):
     child = transports._client()
     assert child is not parent
     assert transports._client() is child
+
+
+def test_the_client_keeps_no_cookies_between_nodes():
+    request = httpx.Request("POST", "http://127.0.0.1:9001/messages/")
+    response = httpx.Response(200, headers={"Set-Cookie": "session=erp"}, request=request)
+    client = transports._client()
+    client.cookies.extract_cookies(response)
+    assert len(client.cookies.jar) == 0

@@ -213,3 +213,14 @@ def test_reservations_are_untouched_by_plain_issues_without_reference(plant):
     results = stock_move_many(actor=None, items=[item("issue", quantity="6"), item("issue")])
     assert outcome(results) == [("error", "INV-006"), ("created", None)]
     assert StockReservation.objects.get().open_quantity == 15
+
+
+def test_an_item_may_use_a_batch_that_an_earlier_item_brings(plant):
+    items = [
+        item("receipt", TRACKED, quantity="5", batch="B9"),
+        item("issue", TRACKED, quantity="2", batch="B9"),
+        item("return", TRACKED, quantity="1", batch="B9"),
+    ]
+    (batch, after_batch), (single, after_single) = both_ways(items)
+    assert batch == single == [("created", None)] * 3
+    assert after_batch == after_single

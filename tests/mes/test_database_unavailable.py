@@ -6,6 +6,8 @@ The end-to-end case (a real PostgreSQL stopped under gunicorn, then started) is
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from django.db import InterfaceError, OperationalError, connections
 from django.test import Client
@@ -73,3 +75,16 @@ def test_only_connection_failures_count_as_the_database_away():
     assert is_database_unavailable(shutdown)
     assert not is_database_unavailable(deadlock)
     assert not is_database_unavailable(ValueError("no"))
+
+    class Cancelled(Exception):
+        pgcode = "57014"  # a statement timeout: the server is there
+
+    cancelled = OperationalError("canceling statement due to statement timeout")
+    cancelled.__cause__ = Cancelled()
+    missing_table = OperationalError("no such table: inventory_material")
+    missing_table.__cause__ = sqlite3.OperationalError("no such table: inventory_material")
+    locked = OperationalError("database is locked")
+    locked.__cause__ = sqlite3.OperationalError("database is locked")
+    assert not is_database_unavailable(cancelled)
+    assert not is_database_unavailable(missing_table)
+    assert is_database_unavailable(locked)
