@@ -35,7 +35,12 @@ from inventory.models import (
     StockRecoveryClaim,
     StockReservation,
 )
-from mes.errors import API_IDEMPOTENCY_KEY_CONFLICT, API_PERMISSION_DENIED, ApplicationError
+from mes.errors import (
+    API_IDEMPOTENCY_KEY_CONFLICT,
+    API_PERMISSION_DENIED,
+    ApplicationError,
+    is_lock_conflict,
+)
 from mes.idempotency import (
     KeyAlreadyUsed,
     idempotency_key_clean,
@@ -699,7 +704,7 @@ def _write_set_based(actor, planned: list[_Planned], results: list) -> None:
         # A deadlock with a writer that locks balances in another order (a backflush,
         # a file import; a single movement of the same key) rolls the run back whole:
         # its items then take the item path, which holds one balance at a time.
-        if isinstance(failed, OperationalError) and not _is_lock_conflict(failed):
+        if isinstance(failed, OperationalError) and not is_lock_conflict(failed):
             raise
         for item in planned:
             results[item.index] = _apply_one(actor, item.index, item.key, item.request, item.source)
@@ -709,11 +714,6 @@ def _write_set_based(actor, planned: list[_Planned], results: list) -> None:
             results[item.index] = BatchItemResult(item.index, item.key, "error", error=outcome)
         else:
             results[item.index] = BatchItemResult(item.index, item.key, "created", result=outcome)
-
-
-def _is_lock_conflict(error: OperationalError) -> bool:
-    """PostgreSQL's deadlock_detected (40P01) or serialization_failure (40001)."""
-    return getattr(error.__cause__, "pgcode", None) in {"40P01", "40001"}
 
 
 def _write_movements(actor, planned: list[_Planned]) -> list[MovementResult | ApplicationError]:

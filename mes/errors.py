@@ -111,6 +111,12 @@ def error_payload(
 SYS_INTERNAL = register("SYS-001", "A", _("An unexpected error occurred. It has been logged."), 500)
 SYS_DATABASE_UNAVAILABLE = register("SYS-002", "A", _("The database does not answer."), 503)
 SYS_BROKER_UNAVAILABLE = register("SYS-003", "A", _("The task queue does not answer."), 503)
+SYS_LOCK_CONFLICT = register(
+    "SYS-004",
+    "C",
+    _("Another change held the same records; nothing was saved. Send it again."),
+    503,
+)
 API_VALIDATION = register("API-001", "C", _("Some fields are not valid."), 400)
 API_NOT_AUTHENTICATED = register("API-002", "C", _("Please sign in first."), 401)
 API_PERMISSION_DENIED = register("API-003", "C", _("You do not have permission to do this."), 403)
@@ -194,6 +200,15 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
     return state is None or str(state)[:2] == "08" or state in _SERVER_GONE_STATES
 
 
+def is_lock_conflict(exc: BaseException | None) -> bool:
+    """PostgreSQL aborted the transaction to break a deadlock (40P01) or a serialization
+    conflict (40001): it was rolled back whole, and may simply be sent again."""
+    return isinstance(exc, OperationalError) and getattr(exc.__cause__, "pgcode", None) in {
+        "40P01",
+        "40001",
+    }
+
+
 def database_unavailable_logged(exc: BaseException) -> None:
     logger.warning(
         "database unavailable: %s",
@@ -212,6 +227,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             error_payload(SYS_DATABASE_UNAVAILABLE), status=SYS_DATABASE_UNAVAILABLE.http_status
         )
         response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
+    if is_lock_conflict(exc):
+        logger.warning("transaction aborted: %s", exc, extra={"error_code": SYS_LOCK_CONFLICT.code})
+        response = Response(error_payload(SYS_LOCK_CONFLICT), status=SYS_LOCK_CONFLICT.http_status)
+        response["Retry-After"] = "1"
         return response
     if isinstance(exc, ApplicationError):
         logger.info(str(exc), extra={"error_code": exc.code})

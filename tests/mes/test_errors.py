@@ -3,6 +3,7 @@ import logging
 from io import StringIO
 
 import pytest
+from django.db import OperationalError
 from rest_framework import serializers
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
@@ -131,3 +132,15 @@ def test_every_app_registers_its_codes_at_start_up():
     prefixes = {code.split("-")[0] for code in errors.REGISTRY}
     assert {"SYS", "API", "INV", "WO", "INT"} <= prefixes
     assert "INT-101" in errors.REGISTRY and "INT-005" in errors.REGISTRY
+
+
+def test_a_transaction_aborted_by_a_deadlock_is_a_retryable_503():
+    class Deadlock(Exception):
+        pgcode = "40P01"
+
+    aborted = OperationalError("deadlock detected")
+    aborted.__cause__ = Deadlock()
+    response = errors.api_exception_handler(aborted, {})
+    assert response.status_code == 503
+    assert response.data["code"] == "SYS-004"
+    assert response["Retry-After"] == "1"
