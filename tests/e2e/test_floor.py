@@ -274,7 +274,12 @@ def test_the_app_shell_opens_without_network(
 ):
     operation = first_operation(dispatched())
     context = browser.new_context(
-        viewport={"width": 360, "height": 740}, locale="zh-CN", base_url=floor_server.url
+        viewport={"width": 360, "height": 740},
+        locale="zh-CN",
+        base_url=floor_server.url,
+        # As in the phone fixture: wait_for_function polls its string predicate with
+        # eval, which the page's CSP forbids (the policy has its own test).
+        bypass_csp=True,
     )
     page = context.new_page()
     try:
