@@ -107,5 +107,13 @@ def test_make_run_serves_pages_and_runs_worker_and_beat_until_ctrl_c(tmp_path):
     assert f"http://127.0.0.1:{port}/" in output
     assert "Demo logins" in output and "supervisor" in output
     time.sleep(1)
-    orphans = [child for child in started if child.is_running() and child.status() != "zombie"]
-    assert orphans == [], [child.cmdline() for child in orphans]
+    orphans = [child.pid for child in started if _still_running(child)]
+    assert orphans == [], orphans
+
+
+def _still_running(process: psutil.Process) -> bool:
+    """Alive and not a zombie; a process that exits while we look is gone."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
