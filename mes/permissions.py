@@ -1,8 +1,21 @@
-"""Who may do what: the API's model permissions and the authentication backend."""
+"""Who may do what: the one permission gate, the API's permission classes and the
+authentication backend.
+
+A person may do something through their role (Django permissions of their
+groups, cached per process) or through a temporary grant (a supervisor's
+grant for a shift, never cached: it starts and ends by the clock). Services,
+API views, pages and the floor all ask :func:`authorize` or :func:`may`, so a
+grant works everywhere a role does, and a revoked grant nowhere. Grants are
+stored by workorders (they name a shift), which installs the lookup when
+Django starts (``WorkordersConfig.ready``).
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -10,6 +23,42 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.db.models.signals import m2m_changed, post_delete
 from rest_framework.permissions import BasePermission, DjangoModelPermissions
+
+from mes.errors import API_PERMISSION_DENIED, ApplicationError
+
+GrantFinder = Callable[..., Any]  # (user, permission, *, at=None) -> grant or None
+_grant_finder: GrantFinder | None = None
+
+
+def install_grant_finder(finder: GrantFinder) -> None:
+    global _grant_finder
+    _grant_finder = finder
+
+
+def active_grant_for(user, permission: str, *, at: datetime | None = None):
+    """The temporary grant that gives ``user`` ``permission`` at ``at``, if any."""
+    if _grant_finder is None or user is None or not user.is_authenticated:
+        return None
+    return _grant_finder(user, permission, at=at)
+
+
+def authorize(actor, permission: str | None):
+    """Let ``actor`` do what ``permission`` names, or raise ``API-003``.
+
+    Returns the grant that allowed it when the role did not (events name it),
+    else ``None``. ``actor=None`` is the system itself and may do anything.
+    """
+    if permission is None or actor is None or actor.has_perm(permission):
+        return None
+    grant = active_grant_for(actor, permission)
+    if grant is None:
+        raise ApplicationError(API_PERMISSION_DENIED, extra={"permission": permission})
+    return grant
+
+
+def may(actor, permission: str) -> bool:
+    """Whether ``actor`` may do what ``permission`` names (role or grant)."""
+    return actor is None or actor.has_perm(permission) or active_grant_for(actor, permission) is not None
 
 
 class ModelPermissions(DjangoModelPermissions):
@@ -27,7 +76,8 @@ def permission_required(permission: str) -> type[BasePermission]:
 
     class HasPermission(BasePermission):
         def has_permission(self, request, view) -> bool:
-            return bool(request.user and request.user.has_perm(permission))
+            user = request.user
+            return bool(user and user.is_authenticated and may(user, permission))
 
     HasPermission.__name__ = f"Has_{permission.replace('.', '_')}"
     return HasPermission

@@ -83,8 +83,10 @@ CONTENT_SECURITY_POLICY = {
 INSTALLED_APPS = [
     "inventory",
     "workorders",
+    "floor",
     "integrations",
     "monitoring",
+    "drills",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
