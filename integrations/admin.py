@@ -13,7 +13,9 @@ from integrations.models import (
     ReconciliationRun,
     RepairPolicy,
 )
+from integrations.reconciliation import discrepancies_decide
 from integrations.selectors import node_sync_status_list
+from integrations.tasks import pull_node
 from mes.admin import (
     NoAddMixin,
     NoChangeMixin,
@@ -91,7 +93,6 @@ class NodeAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Pull now"))
     def pull_now(self, request, queryset):
-        from integrations.tasks import pull_node
 
         for node in queryset:
             pull_node.delay(node.pk)
@@ -228,8 +229,6 @@ class DiscrepancyAdmin(NoAddMixin, NoDeleteMixin, admin.ModelAdmin):
         return obj is None and super().has_change_permission(request)
 
     def _decide(self, request, queryset, *, approve: bool) -> None:
-        from integrations.reconciliation import discrepancies_decide
-
         by_run: dict[int, list[int]] = {}
         for run_id, pk in queryset.order_by("run_id", "pk").values_list("run_id", "pk"):
             by_run.setdefault(run_id, []).append(pk)

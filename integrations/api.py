@@ -14,7 +14,7 @@ from integrations import reconciliation, selectors, services
 from integrations.errors import NODE_TOKEN_INVALID
 from integrations.models import Discrepancy, Node, ReconciliationRun
 from mes.errors import ApplicationError
-from mes.permissions import ModelPermissions
+from mes.permissions import ModelPermissions, may
 
 
 class NodeTokenAuthentication(BaseAuthentication):
@@ -239,12 +239,12 @@ class CanViewReconciliation(BasePermission):
     """Runs and their differences are read with the run's view permission, as on the page."""
 
     def has_permission(self, request, view) -> bool:
-        return request.user.has_perm("integrations.view_reconciliationrun")
+        return may(request.user, "integrations.view_reconciliationrun")
 
 
 class CanDecideDiscrepancies(BasePermission):
     def has_permission(self, request, view) -> bool:
-        return request.user.has_perm("integrations.change_discrepancy")
+        return may(request.user, "integrations.change_discrepancy")
 
 
 def _run_or_error(run_id: int) -> ReconciliationRun:

@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from mes.outbox import install_outbox_writer
+
 
 class IntegrationsConfig(AppConfig):
     name = "integrations"
@@ -8,6 +10,8 @@ class IntegrationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Register the app's error codes at start-up, so the registry (and
-        # /api/v1/error-codes/) is complete whatever was imported first.
-        from integrations import errors  # noqa: F401
+        # Models load only now. Registering the error codes here keeps the registry
+        # (and /api/v1/error-codes/) complete whatever was imported first.
+        from integrations import errors, services  # noqa: F401
+
+        install_outbox_writer(services.outbox_rows_write)

@@ -7,7 +7,9 @@ from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Abs
 from django.utils import timezone
 
-from integrations.models import Discrepancy, Node, OutboxMessage, ReconciliationRun
+from integrations.models import Discrepancy, InboundFile, Node, OutboxMessage, ReconciliationRun
+from integrations.reconciliation import trend
+from inventory.models import Material
 
 
 @dataclass
@@ -40,7 +42,6 @@ def node_sync_status_list() -> list[NodeSyncStatus]:
 
 
 def inbound_file_list():
-    from integrations.models import InboundFile
 
     return InboundFile.objects.select_related("node", "actor").order_by("-id")
 
@@ -116,7 +117,6 @@ def discrepancy_list(
     difference) and, for known materials, ``material_name``, ``material_unit``
     and ``decimal_places``; all in the one query.
     """
-    from inventory.models import Material
 
     material_rows = Material.objects.filter(code=OuterRef("material_code")).order_by()
     discrepancies = (
@@ -155,8 +155,6 @@ def reconciliation_trend(nights: int = 30) -> list[TrendNight]:
     (:func:`integrations.reconciliation.trend`); a night with only failed runs
     is marked failed; a night without a run has no figure.
     """
-    from integrations.reconciliation import trend
-
     today = timezone.localdate()
     first = today - timedelta(days=nights - 1)
     found = {night: count for night, count in trend(days=nights - 1) if night >= first}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,10 +29,10 @@ from integrations.forms import (
 from integrations.models import Discrepancy, InboundFile, ReconciliationRun
 from inventory import exports as inventory_exports
 from mes.errors import ApplicationError
+from mes.permissions import may, page_permission_required
 
 
-@login_required
-@permission_required("integrations.add_inboundfile", raise_exception=True)
+@page_permission_required("integrations.add_inboundfile")
 @require_http_methods(["GET", "POST"])
 def file_import(request):
     """Upload a stock file; it is imported all or nothing, and only once."""
@@ -61,8 +60,7 @@ def file_import(request):
     )
 
 
-@login_required
-@permission_required("integrations.view_inboundfile", raise_exception=True)
+@page_permission_required("integrations.view_inboundfile")
 def file_detail(request, pk: int):
     record = get_object_or_404(InboundFile.objects.select_related("node", "actor"), pk=pk)
     return render(request, "integrations/file_detail.html", {"file": record})
@@ -117,12 +115,11 @@ def _history_context(request: HttpRequest, form: ReconciliationStartForm | None)
     return context
 
 
-@login_required
-@permission_required(VIEW_RUNS, raise_exception=True)
+@page_permission_required(VIEW_RUNS)
 @require_GET
 def reconciliation_history(request: HttpRequest) -> HttpResponse:
     """Runs newest first, differences per night over 30 nights, and the form to start one."""
-    form = ReconciliationStartForm() if request.user.has_perm(START_RUNS) else None
+    form = ReconciliationStartForm() if may(request.user, START_RUNS) else None
     return _render(
         request,
         "integrations/reconciliation_history.html",
@@ -131,8 +128,7 @@ def reconciliation_history(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@permission_required((VIEW_RUNS, START_RUNS), raise_exception=True)
+@page_permission_required(VIEW_RUNS, START_RUNS)
 @require_POST
 def reconciliation_start(request: HttpRequest) -> HttpResponse:
     """Save the files, open the run and enqueue it; the run page then shows its progress."""
@@ -216,7 +212,7 @@ def _run_context(
         "filters": filters,
         "query": _filter_query(filters),
         "page": page,
-        "can_decide": request.user.has_perm(DECIDE),
+        "can_decide": may(request.user, DECIDE),
         "page_has_pending": any(row.repair == Discrepancy.Repair.PENDING for row in page),
         "error": error,
         "notice": notice,
@@ -228,8 +224,7 @@ def _run_context(
     return context
 
 
-@login_required
-@permission_required(VIEW_RUNS, raise_exception=True)
+@page_permission_required(VIEW_RUNS)
 @require_GET
 def reconciliation_run(request: HttpRequest, pk: int) -> HttpResponse:
     """One run: progress while it runs, its summary, the differences to filter and decide.
@@ -259,8 +254,7 @@ def reconciliation_run(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
-@permission_required(VIEW_RUNS, raise_exception=True)
+@page_permission_required(VIEW_RUNS)
 @require_GET
 def reconciliation_run_status(request: HttpRequest, pk: int) -> HttpResponse:
     """Progress and summary; polled every second while the run is running."""
@@ -292,8 +286,7 @@ def _decision_notice(approve: bool, decided: int, skipped: int) -> str:
     return notice
 
 
-@login_required
-@permission_required((VIEW_RUNS, DECIDE), raise_exception=True)
+@page_permission_required(VIEW_RUNS, DECIDE)
 @require_POST
 def reconciliation_decide(request: HttpRequest, pk: int) -> HttpResponse:
     """Approve (repair now) or reject the chosen differences waiting for approval."""

@@ -6,6 +6,8 @@ which of the three a model admin refuses.
 """
 
 from django.contrib import admin
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
 
 
 class NoAddMixin:
@@ -33,8 +35,6 @@ def issued_tokens_response(request, model_admin, tokens: list[tuple[str, str]]):
     Admin actions return it instead of a message, so that the token does not
     pass through the message storage (a cookie or the session).
     """
-    from django.template.response import TemplateResponse
-    from django.utils.translation import gettext as _
 
     opts = model_admin.model._meta
     response = TemplateResponse(

@@ -8,13 +8,12 @@ class MesConfig(AppConfig):
     verbose_name = _("MES core")
 
     def ready(self) -> None:
-        from mes.audit import register_audited_models
-        from mes.permissions import connect_permission_cache_signals
-        from mes.roles import sync_role_permissions
+        # These modules import models, which load only now.
+        from mes import audit, permissions, roles
 
-        register_audited_models()
-        connect_permission_cache_signals()
+        audit.register_audited_models()
+        permissions.connect_permission_cache_signals()
 
         # Permissions exist only after every app has migrated; keeping the
         # role table in sync then lets later apps add their permissions to it.
-        post_migrate.connect(sync_role_permissions, dispatch_uid="mes.sync_role_permissions")
+        post_migrate.connect(roles.sync_role_permissions, dispatch_uid="mes.sync_role_permissions")

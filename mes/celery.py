@@ -5,6 +5,8 @@ import os
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
 
+from mes.request_context import task_id_var
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mes.settings")
 
 app = Celery("mes")
@@ -14,13 +16,9 @@ app.autodiscover_tasks()
 
 @task_prerun.connect
 def _bind_task_id(task_id=None, **_kwargs):
-    from mes.request_context import task_id_var
-
     task_id_var.set(task_id)
 
 
 @task_postrun.connect
 def _unbind_task_id(**_kwargs):
-    from mes.request_context import task_id_var
-
     task_id_var.set(None)

@@ -9,41 +9,26 @@ when Django starts (``MonitoringConfig.ready``), so no lower layer imports it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from mes.errors import ErrorCode
 
-
-class IncidentBackend(Protocol):
-    def raise_(
-        self,
-        *,
-        error: ErrorCode,
-        source: str,
-        detail: dict | None,
-        category: str,
-        title: str,
-        reported_by: Any,
-        work_center: str,
-        now: datetime | None,
-    ) -> Any: ...
-
-    def resolve_open(self, *, code: str, source: str) -> int: ...
+_raise: Callable[..., Any] | None = None
+_resolve: Callable[..., Any] | None = None
 
 
-_backend: IncidentBackend | None = None
+def install_incident_backend(*, raise_: Callable[..., Any], resolve: Callable[..., Any]) -> None:
+    """Monitoring's functions behind :func:`incident_raise` and :func:`incident_resolve`."""
+    global _raise, _resolve
+    _raise, _resolve = raise_, resolve
 
 
-def install_incident_backend(backend: IncidentBackend) -> None:
-    global _backend
-    _backend = backend
-
-
-def _installed() -> IncidentBackend:
-    if _backend is None:
+def _installed(function: Callable[..., Any] | None) -> Callable[..., Any]:
+    if function is None:
         raise RuntimeError("no incident backend installed (is the monitoring app installed?)")
-    return _backend
+    return function
 
 
 def incident_raise(
@@ -63,7 +48,7 @@ def incident_raise(
     exists exactly when the caller's change commits; a new incident is routed
     to the notification channels after commit. Returns the incident.
     """
-    return _installed().raise_(
+    return _installed(_raise)(
         error=error,
         source=source,
         detail=detail,
@@ -75,6 +60,6 @@ def incident_raise(
     )
 
 
-def incidents_resolve_open(*, code: str, source: str) -> int:
-    """The system clears what it raised: resolve the open incidents of (code, source)."""
-    return _installed().resolve_open(code=code, source=source)
+def incident_resolve(*, actor, incident_id: int):
+    """Close an incident (``actor=None``: the system clears what it raised)."""
+    return _installed(_resolve)(actor=actor, incident_id=incident_id)

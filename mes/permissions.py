@@ -13,33 +13,19 @@ Django starts (``WorkordersConfig.ready``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied
 from django.db.models.signals import m2m_changed, post_delete
 from rest_framework.permissions import BasePermission, DjangoModelPermissions
 
 from mes.errors import API_PERMISSION_DENIED, ApplicationError
-
-GrantFinder = Callable[..., Any]  # (user, permission, *, at=None) -> grant or None
-_grant_finder: GrantFinder | None = None
-
-
-def install_grant_finder(finder: GrantFinder) -> None:
-    global _grant_finder
-    _grant_finder = finder
-
-
-def active_grant_for(user, permission: str, *, at: datetime | None = None):
-    """The temporary grant that gives ``user`` ``permission`` at ``at``, if any."""
-    if _grant_finder is None or user is None or not user.is_authenticated:
-        return None
-    return _grant_finder(user, permission, at=at)
+from mes.grants import active_grant_for
 
 
 def authorize(actor, permission: str | None):
@@ -58,17 +44,46 @@ def authorize(actor, permission: str | None):
 
 def may(actor, permission: str) -> bool:
     """Whether ``actor`` may do what ``permission`` names (role or grant)."""
-    return actor is None or actor.has_perm(permission) or active_grant_for(actor, permission) is not None
+    return (
+        actor is None
+        or actor.has_perm(permission)
+        or active_grant_for(actor, permission) is not None
+    )
 
 
 class ModelPermissions(DjangoModelPermissions):
-    """Django model permissions, with reads needing the `view_` permission too."""
+    """Django model permissions through the gate (roles or temporary grants), with
+    reads needing the `view_` permission too."""
 
     perms_map = {
         **DjangoModelPermissions.perms_map,
         "GET": ["%(app_label)s.view_%(model_name)s"],
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
     }
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False
+        model = self._queryset(view).model
+        return all(may(user, perm) for perm in self.get_required_permissions(request.method, model))
+
+
+def page_permission_required(*permissions: str):
+    """A page for people who may do all of ``permissions`` (role or grant): the
+    sign-in page for the anonymous, 403 for the others."""
+
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def guarded(request, *args, **kwargs):
+            if not all(may(request.user, permission) for permission in permissions):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return guarded
+
+    return decorate
 
 
 def permission_required(permission: str) -> type[BasePermission]:

@@ -12,6 +12,8 @@ import re
 import uuid
 from contextvars import ContextVar
 
+from mes.grants import grants_remembered
+
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 user_var: ContextVar[str | None] = ContextVar("user", default=None)
 task_id_var: ContextVar[str | None] = ContextVar("task_id", default=None)
@@ -30,7 +32,8 @@ class RequestContextMiddleware:
         id_token = request_id_var.set(request_id)
         user_token = user_var.set(None)
         try:
-            response = self.get_response(request)
+            with grants_remembered():
+                response = self.get_response(request)
         finally:
             request_id_var.reset(id_token)
             user_var.reset(user_token)

@@ -8,6 +8,7 @@ Shift-based temporary grants (work orders) come on top of these defaults.
 
 from __future__ import annotations
 
+from django.contrib.auth.models import Group, Permission
 from django.db.models import TextChoices
 from django.utils.translation import gettext_lazy as _
 
@@ -161,7 +162,6 @@ def role_names_of(user) -> list[str]:
 
 def sync_role_permissions(sender=None, **kwargs) -> None:
     """Give each role group exactly the permissions the table names."""
-    from django.contrib.auth.models import Group, Permission
 
     using = kwargs.get("using", "default")
     for role, patterns in ROLE_PERMISSIONS.items():

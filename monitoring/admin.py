@@ -4,6 +4,7 @@ from django.utils.translation import ngettext
 
 from mes.admin import NoAddMixin, NoChangeMixin
 from mes.errors import ApplicationError
+from mes.permissions import may
 from monitoring.models import (
     EndpointStat,
     Incident,
@@ -48,10 +49,10 @@ class IncidentAdmin(NoAddMixin, admin.ModelAdmin):
     actions = ["acknowledge_selected", "resolve_selected"]
 
     def has_acknowledge_permission(self, request):
-        return request.user.has_perm("monitoring.acknowledge_incident")
+        return may(request.user, "monitoring.acknowledge_incident")
 
     def has_resolve_permission(self, request):
-        return request.user.has_perm("monitoring.resolve_incident")
+        return may(request.user, "monitoring.resolve_incident")
 
     def _apply(self, request, queryset, service, done: str) -> None:
         count = 0
@@ -118,7 +119,7 @@ class NotificationAdmin(SampledAdmin):
     actions = ["resend_selected"]
 
     def has_resend_permission(self, request):
-        return request.user.has_perm("monitoring.change_notification")
+        return may(request.user, "monitoring.change_notification")
 
     @admin.action(
         description=_("Send the selected failed notifications again"), permissions=["resend"]

@@ -10,7 +10,9 @@ from rest_framework.views import APIView
 
 from mes.permissions import ModelPermissions, permission_required
 from monitoring import selectors, services
+from monitoring.kpis import flow_kpis, period_dates, period_of_days
 from monitoring.models import Incident
+from monitoring.stalls import stall_list, stall_summary
 
 
 class IncidentOutputSerializer(serializers.ModelSerializer):
@@ -131,7 +133,6 @@ class StallListApi(APIView):
         responses={200: {"type": "object"}},
     )
     def get(self, request):
-        from monitoring.stalls import stall_list, stall_summary
 
         stalls = stall_list(include_fresh=request.query_params.get("all") == "true")
         return Response(
@@ -165,7 +166,6 @@ class KpiApi(APIView):
         responses={200: {"type": "object"}},
     )
     def get(self, request):
-        from monitoring.kpis import flow_kpis, period_dates, period_of_days
 
         first, last = period_dates(request.query_params)
         return Response(flow_kpis(period_of_days(first, last)).as_dict())

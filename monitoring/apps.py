@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from mes.incidents import install_incident_backend
+
 
 class MonitoringConfig(AppConfig):
     name = "monitoring"
@@ -8,9 +10,10 @@ class MonitoringConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Register the app's error codes at start-up, so the registry (and
-        # /api/v1/error-codes/) is complete whatever was imported first.
-        # Beat publishes the heartbeat task: that publication is beat's own heartbeat.
-        from monitoring import errors, heartbeats  # noqa: F401
+        # Models load only now. Registering the error codes here keeps the registry
+        # (and /api/v1/error-codes/) complete whatever was imported first; beat
+        # publishes the heartbeat task, and that publication is beat's own heartbeat.
+        from monitoring import errors, heartbeats, services  # noqa: F401
 
         heartbeats.connect()
+        install_incident_backend(raise_=services.incident_raise, resolve=services.incident_resolve)

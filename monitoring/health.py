@@ -23,6 +23,8 @@ from kombu import Connection
 
 from mes.errors import SYS_BROKER_UNAVAILABLE, SYS_DATABASE_UNAVAILABLE, ErrorCode
 from monitoring import conf
+from monitoring.errors import BEAT_NOT_SEEN, DISK_LOW, WORKER_NOT_SEEN
+from monitoring.models import ProcessHeartbeat
 
 logger = logging.getLogger("monitoring.health")
 
@@ -91,7 +93,6 @@ def readiness_checks() -> list[CheckResult]:
 # named in MES_READINESS_REQUIRED (so a web process without a worker stays ready).
 def _heartbeat_probe(process: str, max_age_setting: str) -> Callable[[], dict[str, Any]]:
     def probe() -> dict[str, Any]:
-        from monitoring.models import ProcessHeartbeat
 
         heartbeat = ProcessHeartbeat.objects.filter(process=process).first()
         if heartbeat is None:
@@ -137,7 +138,6 @@ def _timed_info(name: str, error: ErrorCode, probe: Callable[[], dict[str, Any]]
 
 def informational_checks() -> list[CheckResult]:
     """Worker and beat heartbeat freshness and free disk, each with its latency."""
-    from monitoring.errors import BEAT_NOT_SEEN, DISK_LOW, WORKER_NOT_SEEN
 
     return [
         _timed_info(

@@ -10,6 +10,8 @@ import logging
 
 from celery.signals import before_task_publish
 
+from monitoring.services import process_heartbeat_record
+
 logger = logging.getLogger("monitoring.heartbeats")
 
 HEARTBEAT_TASK = "monitoring.heartbeat"
@@ -18,8 +20,6 @@ HEARTBEAT_TASK = "monitoring.heartbeat"
 def _beat_published(sender=None, **_kwargs) -> None:
     if sender != HEARTBEAT_TASK:
         return
-    from monitoring.services import process_heartbeat_record
-
     try:
         process_heartbeat_record(process="beat")
     except Exception:  # publishing the heartbeat matters more than recording it

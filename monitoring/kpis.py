@@ -273,16 +273,22 @@ def flow_kpis(period: Period, *, now: datetime | None = None) -> KpiReport:
     now = now or timezone.now()
     previous = period.previous
     current_figures, previous_figures = _flow([period, previous], now)
+    kpis = _kpis(period, previous, current_figures, previous_figures)
+    rows = _work_center_rows(period, previous, current_figures, previous_figures)
+    return KpiReport(period, previous, kpis, rows)
 
-    def daily_hours(figures: FlowFigures, length: Period, work_center_id: int | None = None):
-        seconds = (
-            sum(figures.running_seconds.values())
-            if work_center_id is None
-            else figures.running_seconds.get(work_center_id, 0.0)
-        )
-        return seconds / 3600 / length.days
 
-    kpis = [
+def _daily_hours(figures: FlowFigures, length: Period, work_center_id: int | None = None):
+    seconds = (
+        sum(figures.running_seconds.values())
+        if work_center_id is None
+        else figures.running_seconds.get(work_center_id, 0.0)
+    )
+    return seconds / 3600 / length.days
+
+
+def _kpis(period, previous, current_figures, previous_figures) -> list[Kpi]:
+    return [
         Kpi(
             "waiting_time",
             _("Average operation waiting time (ready to running)"),
@@ -297,8 +303,8 @@ def flow_kpis(period: Period, *, now: datetime | None = None) -> KpiReport:
             _("Daily effective working hours (running), all work centers"),
             "h/d",
             False,
-            daily_hours(current_figures, period),
-            daily_hours(previous_figures, previous),
+            _daily_hours(current_figures, period),
+            _daily_hours(previous_figures, previous),
         ),
         Kpi(
             "response_time",
@@ -335,6 +341,10 @@ def flow_kpis(period: Period, *, now: datetime | None = None) -> KpiReport:
             },
         ),
     ]
+
+
+def _work_center_rows(period, previous, current_figures, previous_figures) -> list[dict]:
+    """Daily running hours per work center, this period against the one before."""
     centers = {
         center.pk: center
         for center in WorkCenter.objects.filter(
@@ -345,8 +355,8 @@ def flow_kpis(period: Period, *, now: datetime | None = None) -> KpiReport:
     }
     rows = []
     for center in sorted(centers.values(), key=lambda item: item.code):
-        current = daily_hours(current_figures, period, center.pk)
-        before = daily_hours(previous_figures, previous, center.pk)
+        current = _daily_hours(current_figures, period, center.pk)
+        before = _daily_hours(previous_figures, previous, center.pk)
         rows.append(
             {
                 "work_center": center.code,
@@ -356,4 +366,4 @@ def flow_kpis(period: Period, *, now: datetime | None = None) -> KpiReport:
                 "improvement_percent": improvement(current, before, lower_is_better=False),
             }
         )
-    return KpiReport(period, previous, kpis, rows)
+    return rows

@@ -25,8 +25,14 @@ from prometheus_client import (
     Histogram,
     exposition,
     generate_latest,
+    multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
+
+from integrations.selectors import node_sync_status_list
+from monitoring.health import broker_queue_lengths
+from monitoring.models import Incident, ProcessHeartbeat, ResourceSample
+from workorders.models import WorkOrder, WorkOrderState
 
 logger = logging.getLogger("monitoring.metrics")
 
@@ -74,7 +80,6 @@ class MesCollector:
                 yield errors
 
     def _nodes(self) -> Iterator[Metric]:
-        from integrations.selectors import node_sync_status_list
 
         now = timezone.now()
         backlog = GaugeMetricFamily(
@@ -111,7 +116,6 @@ class MesCollector:
         yield from (backlog, oldest, dead, lag)
 
     def _incidents(self) -> Iterator[Metric]:
-        from monitoring.models import Incident
 
         family = GaugeMetricFamily(
             "mes_incidents_open",
@@ -133,7 +137,6 @@ class MesCollector:
         yield family
 
     def _work_orders(self) -> Iterator[Metric]:
-        from workorders.models import WorkOrder, WorkOrderState
 
         family = GaugeMetricFamily("mes_work_orders", "Work orders by state.", labels=["state"])
         counts = dict(WorkOrder.objects.values_list("state").annotate(count=Count("pk")).order_by())
@@ -142,7 +145,6 @@ class MesCollector:
         yield family
 
     def _queues(self) -> Iterator[Metric]:
-        from monitoring.health import broker_queue_lengths
 
         family = GaugeMetricFamily(
             "mes_celery_queue_length", "Tasks waiting in the Celery queue.", labels=["queue"]
@@ -152,7 +154,6 @@ class MesCollector:
         yield family
 
     def _resources(self) -> Iterator[Metric]:
-        from monitoring.models import ResourceSample
 
         family = GaugeMetricFamily(
             "mes_resource_usage_percent",
@@ -177,7 +178,6 @@ class MesCollector:
         yield family
 
     def _heartbeats(self) -> Iterator[Metric]:
-        from monitoring.models import ProcessHeartbeat
 
         family = GaugeMetricFamily(
             "mes_heartbeat_age_seconds",
@@ -198,7 +198,6 @@ def metrics_registry() -> CollectorRegistry:
     """The registry to expose: per process, or summed over processes in multiprocess mode."""
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return REGISTRY
-    from prometheus_client import multiprocess
 
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)

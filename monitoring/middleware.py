@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from monitoring import conf
 from monitoring.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from monitoring.services.endpoints import EndpointTally, endpoint_stats_flush
 
 logger = logging.getLogger("monitoring.middleware")
 
@@ -42,7 +43,6 @@ class _Tallies:
         self.last_flush = time.monotonic()
 
     def add(self, method: str, route: str, elapsed_ms: float, error: bool) -> None:
-        from monitoring.services.endpoints import EndpointTally
 
         hour = timezone.now().replace(minute=0, second=0, microsecond=0)
         with self.lock:
@@ -60,7 +60,6 @@ class _Tallies:
             self.last_flush = time.monotonic()
         if not pending:
             return
-        from monitoring.services.endpoints import endpoint_stats_flush
 
         try:
             endpoint_stats_flush(tallies=pending)

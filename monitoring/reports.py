@@ -20,6 +20,7 @@ from integrations.models import Node, OutboxMessage
 from monitoring import conf
 from monitoring.errors import WORK_ORDER_STALLED
 from monitoring.models import EndpointStat, Incident, IncidentOccurrence, ResourceSample
+from monitoring.stalls import StallReason
 
 TIMEOUT_CODE = "INT-001"
 CLUSTER_MINUTES = 10
@@ -366,7 +367,6 @@ RECOMMENDATION_TEXT = {
 
 def recommendation_text(recommendation: dict[str, Any]) -> str:
     """The sentence of a stored recommendation, in the active language."""
-    from monitoring.stalls import StallReason
 
     template = RECOMMENDATION_TEXT.get(recommendation.get("rule", ""))
     if template is None:

@@ -289,26 +289,8 @@ def stall_list(*, now: datetime | None = None, include_fresh: bool = False) -> l
     ]
     materials = _MaterialCheck(in_hand, numbers)
     pauses = _last_events(order_ids, OperationState.PAUSED)
-    running_since = {
-        (order_id, operation_id): occurred_at
-        for order_id, operation_id, occurred_at in WorkOrderEvent.objects.filter(
-            work_order_id__in=order_ids, to_state=OperationState.RUNNING, operation__isnull=False
-        )
-        .values_list("work_order_id", "operation_id")
-        .annotate(last=Max("occurred_at"))
-        .order_by()
-    }
-    unsynced: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for aggregate_key, node_name, count in (
-        OutboxMessage.objects.filter(
-            aggregate_key__in=[f"work_order:{number}" for number in numbers.values()],
-            state__in=[OutboxMessage.State.PENDING, OutboxMessage.State.DEAD],
-        )
-        .values_list("aggregate_key", "node__name")
-        .annotate(count=Count("pk"))
-        .order_by()
-    ):
-        unsynced[aggregate_key.split(":", 1)[1]][node_name] += count
+    running_since = _running_since(order_ids)
+    unsynced = _unsynced_messages(numbers.values())
     default, per_center = stall_thresholds()
 
     stalls = []
@@ -347,6 +329,35 @@ def stall_list(*, now: datetime | None = None, include_fresh: bool = False) -> l
         )
     stalls.sort(key=lambda stall: (stall.since, stall.number))
     return stalls
+
+
+def _running_since(order_ids: list[int]) -> dict[tuple[int, int], datetime]:
+    """When each operation last started running, by (order, operation)."""
+    return {
+        (order_id, operation_id): occurred_at
+        for order_id, operation_id, occurred_at in WorkOrderEvent.objects.filter(
+            work_order_id__in=order_ids, to_state=OperationState.RUNNING, operation__isnull=False
+        )
+        .values_list("work_order_id", "operation_id")
+        .annotate(last=Max("occurred_at"))
+        .order_by()
+    }
+
+
+def _unsynced_messages(numbers) -> dict[str, dict[str, int]]:
+    """Undelivered outbox messages per order number and node."""
+    unsynced: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for aggregate_key, node_name, count in (
+        OutboxMessage.objects.filter(
+            aggregate_key__in=[f"work_order:{number}" for number in numbers],
+            state__in=[OutboxMessage.State.PENDING, OutboxMessage.State.DEAD],
+        )
+        .values_list("aggregate_key", "node__name")
+        .annotate(count=Count("pk"))
+        .order_by()
+    ):
+        unsynced[aggregate_key.split(":", 1)[1]][node_name] += count
+    return unsynced
 
 
 def _diagnose(order, ops, operation, materials, pauses, running_since, unsynced, now):

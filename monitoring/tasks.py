@@ -10,6 +10,9 @@ from monitoring.services import (
     notifications_sweep,
     process_heartbeat_record,
 )
+from monitoring.services.reports import stability_report_generate
+from monitoring.services.resources import resource_sample_record
+from monitoring.services.stalls import stalls_check
 
 
 @shared_task(name="monitoring.heartbeat", ignore_result=True)
@@ -31,20 +34,14 @@ def escalate_incidents() -> dict:
 
 @shared_task(name="monitoring.sample_resources", ignore_result=True)
 def sample_resources() -> int:
-    from monitoring.services.resources import resource_sample_record
-
     return resource_sample_record().pk
 
 
 @shared_task(name="monitoring.check_stalls", ignore_result=True)
 def check_stalls() -> dict:
-    from monitoring.services.stalls import stalls_check
-
     return stalls_check()
 
 
 @shared_task(name="monitoring.weekly_stability_report", ignore_result=True)
 def weekly_stability_report() -> int:
-    from monitoring.services.reports import stability_report_generate
-
     return stability_report_generate().pk

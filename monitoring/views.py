@@ -11,7 +11,7 @@ import logging
 from datetime import date, timedelta
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -23,12 +23,21 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from integrations.selectors import node_sync_status_list
 from mes.errors import ApplicationError, error_payload
+from mes.permissions import may, page_permission_required
 from monitoring import conf, selectors
 from monitoring.errors import METRICS_FORBIDDEN, REPORT_WEEK_INVALID
 from monitoring.health import informational_checks, readiness_checks, readiness_report
+from monitoring.kpis import flow_kpis, period_dates, period_of_days
+from monitoring.metrics import CONTENT_TYPE, metrics_text
 from monitoring.models import Incident, StabilityReport
+from monitoring.services import incident_acknowledge as acknowledge
+from monitoring.services import incident_resolve as resolve
 from monitoring.services.readiness import readiness_incidents_sync
+from monitoring.services.reports import stability_report_generate
+from monitoring.services.resources import watermarks
+from monitoring.stalls import stall_list, stall_summary, stall_thresholds
 
 DASHBOARDS = "monitoring.view_dashboards"
 VIEW_INCIDENTS = "monitoring.view_incident"
@@ -93,7 +102,6 @@ def _may_scrape(request: HttpRequest) -> bool:
 @require_GET
 def metrics(request):
     """Prometheus text format; for this machine, or anyone with ``MES_METRICS_TOKEN``."""
-    from monitoring.metrics import CONTENT_TYPE, metrics_text
 
     if not _may_scrape(request):
         return JsonResponse(error_payload(METRICS_FORBIDDEN), status=METRICS_FORBIDDEN.http_status)
@@ -116,13 +124,10 @@ def status_panel(request):
 
 
 # --- System health -----------------------------------------------------------------------
-@login_required
-@permission_required(DASHBOARDS, raise_exception=True)
+@page_permission_required(DASHBOARDS)
 @require_GET
 def health_dashboard(request: HttpRequest) -> HttpResponse:
     """Nodes' sync lag and backlog, the readiness checks, resource charts with watermarks."""
-    from integrations.selectors import node_sync_status_list
-    from monitoring.services.resources import watermarks
 
     now = timezone.now()
     context = {
@@ -152,8 +157,7 @@ def _incident_filters(query) -> dict:
     }
 
 
-@login_required
-@permission_required(VIEW_INCIDENTS, raise_exception=True)
+@page_permission_required(VIEW_INCIDENTS)
 @require_GET
 def incident_board(request: HttpRequest) -> HttpResponse:
     """Unresolved incidents, A first, with acknowledge and resolve where allowed."""
@@ -170,8 +174,7 @@ def incident_board(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@permission_required(VIEW_INCIDENTS, raise_exception=True)
+@page_permission_required(VIEW_INCIDENTS)
 @require_GET
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     incident = selectors.incident_detail(pk)
@@ -207,31 +210,25 @@ def _incident_action(request: HttpRequest, pk: int, service, done: str) -> HttpR
     return redirect("monitoring:incident_detail", pk=pk)
 
 
-@login_required
-@permission_required(ACKNOWLEDGE_INCIDENTS, raise_exception=True)
+@page_permission_required(ACKNOWLEDGE_INCIDENTS)
 @require_POST
 def incident_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
-    from monitoring.services import incident_acknowledge as acknowledge
 
     return _incident_action(request, pk, acknowledge, _("Incident acknowledged."))
 
 
-@login_required
-@permission_required(RESOLVE_INCIDENTS, raise_exception=True)
+@page_permission_required(RESOLVE_INCIDENTS)
 @require_POST
 def incident_resolve(request: HttpRequest, pk: int) -> HttpResponse:
-    from monitoring.services import incident_resolve as resolve
 
     return _incident_action(request, pk, resolve, _("Incident resolved."))
 
 
 # --- Stalls ------------------------------------------------------------------------------
-@login_required
-@permission_required(DASHBOARDS, raise_exception=True)
+@page_permission_required(DASHBOARDS)
 @require_GET
 def stall_dashboard(request: HttpRequest) -> HttpResponse:
     """Why production stopped: stalled orders by reason and work center, oldest first."""
-    from monitoring.stalls import stall_list, stall_summary, stall_thresholds
 
     stalls = stall_list()
     default, _per_center = stall_thresholds()
@@ -245,12 +242,10 @@ def stall_dashboard(request: HttpRequest) -> HttpResponse:
 
 
 # --- KPIs --------------------------------------------------------------------------------
-@login_required
-@permission_required(DASHBOARDS, raise_exception=True)
+@page_permission_required(DASHBOARDS)
 @require_GET
 def kpi_dashboard(request: HttpRequest) -> HttpResponse:
     """Waiting time, working hours, response time, throughput and on-time share vs. before."""
-    from monitoring.kpis import flow_kpis, period_dates, period_of_days
 
     error = None
     try:
@@ -284,20 +279,18 @@ def _parse(value: str) -> date | None:
         return None
 
 
-@login_required
-@permission_required(VIEW_REPORTS, raise_exception=True)
+@page_permission_required(VIEW_REPORTS)
 @require_GET
 def report_list(request: HttpRequest) -> HttpResponse:
     reports = StabilityReport.objects.only("week_start", "generated_at", "emailed_at")
     return render(
         request,
         "monitoring/reports.html",
-        {"reports": reports[:104], "can_generate": request.user.has_perm(GENERATE_REPORTS)},
+        {"reports": reports[:104], "can_generate": may(request.user, GENERATE_REPORTS)},
     )
 
 
-@login_required
-@permission_required(VIEW_REPORTS, raise_exception=True)
+@page_permission_required(VIEW_REPORTS)
 @require_GET
 def report_detail(request: HttpRequest, week: str) -> HttpResponse:
     """One week's report, in the reader's language; ``?as=email`` shows the page as e-mailed."""
@@ -313,12 +306,10 @@ def report_detail(request: HttpRequest, week: str) -> HttpResponse:
     return render(request, "monitoring/report_detail.html", {"report": report, "data": report.data})
 
 
-@login_required
-@permission_required(GENERATE_REPORTS, raise_exception=True)
+@page_permission_required(GENERATE_REPORTS)
 @require_POST
 def report_generate(request: HttpRequest) -> HttpResponse:
     """A supervisor's on-demand report (last week, or the week given)."""
-    from monitoring.services.reports import stability_report_generate
 
     week_start = _parse(request.POST.get("week", "")) if request.POST.get("week") else None
     try:

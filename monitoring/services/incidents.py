@@ -16,10 +16,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from mes.errors import API_PERMISSION_DENIED, ApplicationError, ErrorCode
+from mes.errors import ApplicationError, ErrorCode
+from mes.permissions import authorize
 from monitoring import conf
 from monitoring.errors import UNKNOWN_INCIDENT
 from monitoring.models import Incident, IncidentOccurrence, ProcessHeartbeat
+from monitoring.services.notifications import notifications_create
 
 logger = logging.getLogger("monitoring.incidents")
 
@@ -63,8 +65,6 @@ def incident_raise(
     A new incident is routed to the matching notification rules; a repeat
     notifies nobody.
     """
-    from monitoring.services.notifications import notifications_create
-
     now = now or timezone.now()
     work_center = work_center or _work_center_of(source, detail)
     cause_code = str((detail or {}).get("last_error_code") or error.code)[:16]
@@ -113,12 +113,6 @@ def incident_raise(
     raise RuntimeError("could not record incident")
 
 
-def _authorize(actor, permission: str) -> None:
-    # ``actor=None`` is the system itself (a watermark or a stall that cleared).
-    if actor is not None and not actor.has_perm(permission):
-        raise ApplicationError(API_PERMISSION_DENIED, extra={"permission": permission})
-
-
 def _locked(incident_id: int) -> Incident:
     incident = Incident.objects.select_for_update().filter(pk=incident_id).first()
     if incident is None:
@@ -129,7 +123,7 @@ def _locked(incident_id: int) -> Incident:
 @transaction.atomic
 def incident_acknowledge(*, actor, incident_id: int) -> Incident:
     """Someone has seen it and takes care. Acknowledging twice changes nothing."""
-    _authorize(actor, ACKNOWLEDGE)
+    authorize(actor, ACKNOWLEDGE)
     incident = _locked(incident_id)
     if incident.state == Incident.State.OPEN:
         incident.state = Incident.State.ACKNOWLEDGED
@@ -143,7 +137,7 @@ def incident_acknowledge(*, actor, incident_id: int) -> Incident:
 def incident_resolve(*, actor, incident_id: int) -> Incident:
     """Close it. A person resolving an open incident acknowledges it at the same time;
     the system clearing it (``actor=None``) does not, so it never counts as a response."""
-    _authorize(actor, RESOLVE)
+    authorize(actor, RESOLVE)
     incident = _locked(incident_id)
     if incident.state != Incident.State.RESOLVED:
         now = timezone.now()
@@ -176,8 +170,6 @@ def incidents_escalate(*, now: datetime | None = None) -> int:
     ``MES_ESCALATION_MAX_LEVEL``); each new level is routed to the rules of
     that level. Safe to run any number of times: a level is reached once.
     """
-    from monitoring.services.notifications import notifications_create
-
     now = now or timezone.now()
     max_level = int(conf.setting("MES_ESCALATION_MAX_LEVEL"))
     escalated = 0

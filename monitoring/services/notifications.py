@@ -2,51 +2,48 @@
 
 A notification row is written in the transaction that opened or escalated the
 incident, one per (incident, channel, level), so a message is routed exactly
-when the incident commits and never twice. Delivery claims the row before it
-sends (two workers never send one message), retries after 30 s, 60 s,
-120 s, ... and after the last attempt marks it failed and raises ``MON-001``
-for the channel. The sweeper re-enqueues rows whose task was lost.
+when the incident commits and never twice. The engine in ``mes.delivery``
+claims the row before it sends (two workers never send one message), retries
+after 30 s, 60 s, 120 s, ... and the sweeper re-enqueues rows whose task was
+lost; after the last attempt the row is failed and ``MON-001`` is raised for
+the channel.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
+from mes.delivery import DeliveryQueue
+from mes.incidents import incident_raise
+from mes.permissions import authorize
 from monitoring import conf
 from monitoring.errors import CHANNEL_MISCONFIGURED, NOTIFICATION_FAILED
 from monitoring.models import Incident, Notification, NotificationChannel, NotificationRule
+from monitoring.notifications import ChannelFailure, channel_send, incident_message
 
 logger = logging.getLogger("monitoring.notifications")
 
-# Countdowns stay well below the Redis visibility timeout (3600 s).
-MAX_COUNTDOWN_SECONDS = 3000
-SWEEP_BATCH = 500
+NOTIFICATIONS = DeliveryQueue(
+    label="notification",
+    model=Notification,
+    task_name="monitoring.send_notification",
+    pending=Notification.State.PENDING,
+    delivered=Notification.State.SENT,
+    dead=Notification.State.FAILED,
+    claim_only_when_due=True,
+)
+RESEND = "monitoring.change_notification"
 
 
 @dataclass
 class DeliveryOutcome:
     status: str  # sent, retry, failed, skipped
     detail: str = ""
-
-
-def _enqueue(notification_id: int, countdown: float = 0) -> None:
-    from monitoring.tasks import send_notification
-
-    try:
-        send_notification.apply_async(
-            args=[notification_id], countdown=min(countdown, MAX_COUNTDOWN_SECONDS)
-        )
-    except Exception:  # the sweeper finds it again
-        logger.warning(
-            "could not enqueue notification %s; the sweeper will", notification_id, exc_info=True
-        )
 
 
 def matching_channels(incident: Incident, level: int) -> list[NotificationChannel]:
@@ -74,24 +71,12 @@ def notifications_create(*, incident: Incident, level: int) -> list[Notification
         )
         if is_new:
             created.append(notification)
-            transaction.on_commit(lambda pk=notification.pk: _enqueue(pk))
+    NOTIFICATIONS.enqueue_after_commit(notification.pk for notification in created)
     return created
-
-
-def retry_delay(attempt: int) -> float:
-    """Delay before retry ``attempt`` (1-based): the first retry time, then doubling.
-
-    Jitter only ever adds (up to 10 %).
-    """
-    base = float(conf.setting("MES_NOTIFICATION_FIRST_RETRY_SECONDS")) * (2 ** (attempt - 1))
-    return min(base + random.uniform(0, base * 0.1), MAX_COUNTDOWN_SECONDS)
 
 
 def notification_deliver(*, notification_id: int, now: datetime | None = None) -> DeliveryOutcome:
     """Try to send one notification now; safe to call any number of times."""
-    from monitoring.notifications import ChannelFailure, channel_send, incident_message
-    from monitoring.services.incidents import incident_raise
-
     now = now or timezone.now()
     notification = (
         Notification.objects.select_related("incident", "channel")
@@ -106,98 +91,64 @@ def notification_deliver(*, notification_id: int, now: datetime | None = None) -
             state=Notification.State.FAILED, last_error="channel switched off"
         )
         return DeliveryOutcome("skipped", "channel switched off")
-    # Claim: count the attempt and push the next one past this call's timeout,
-    # so a second worker (or the sweeper) does not send the same message meanwhile.
-    claimed = Notification.objects.filter(
-        pk=notification.pk,
-        state=Notification.State.PENDING,
-        attempts=notification.attempts,
-        next_attempt_at__lte=now,
-    ).update(
-        attempts=F("attempts") + 1,
-        next_attempt_at=now + timedelta(seconds=channel.timeout_seconds + 30),
-    )
-    if not claimed:
+    if not NOTIFICATIONS.claim(notification.pk, now=now, hold_seconds=channel.timeout_seconds + 30):
         return DeliveryOutcome("skipped")
-    attempts = notification.attempts + 1
     message = incident_message(
         notification.incident, level=notification.escalation_level, language=channel.language
     )
     try:
         channel_send(channel, message, delivery_id=str(notification.pk))
     except ChannelFailure as failure:
-        last = attempts >= int(conf.setting("MES_NOTIFICATION_MAX_ATTEMPTS"))
-        delay = None if last else retry_delay(attempts)
-        with transaction.atomic():
-            Notification.objects.filter(pk=notification.pk).update(
-                state=Notification.State.FAILED if last else Notification.State.PENDING,
-                next_attempt_at=now if last else now + timedelta(seconds=delay),
-                last_error=failure.detail,
-            )
-            if last:
-                incident_raise(
-                    error=NOTIFICATION_FAILED,
-                    source=f"channel:{channel.name}",
-                    category="notification",
-                    detail={
-                        "notification": notification.pk,
-                        "incident": notification.incident_id,
-                        "error": failure.detail,
-                    },
-                )
-            else:
-                transaction.on_commit(lambda: _enqueue(notification.pk, countdown=delay))
-        logger.warning(
-            "notification %s to %s failed (attempt %s): %s",
-            notification.pk,
-            channel.name,
-            attempts,
-            failure.detail,
-            extra={
-                "error_code": (
-                    CHANNEL_MISCONFIGURED if failure.misconfigured else NOTIFICATION_FAILED
-                ).code
-            },
-        )
-        return DeliveryOutcome("failed" if last else "retry", failure.detail)
-    Notification.objects.filter(pk=notification.pk).update(
-        state=Notification.State.SENT, sent_at=timezone.now(), last_error=""
-    )
+        return _record_failure(notification, failure, now)
+    NOTIFICATIONS.succeeded(notification, now=now, sent_at=timezone.now())
     return DeliveryOutcome("sent")
+
+
+def _record_failure(notification: Notification, failure: ChannelFailure, now) -> DeliveryOutcome:
+    channel = notification.channel
+    with transaction.atomic():
+        delay = NOTIFICATIONS.failed(
+            notification,
+            now=now,
+            max_attempts=int(conf.setting("MES_NOTIFICATION_MAX_ATTEMPTS")),
+            first_retry_seconds=float(conf.setting("MES_NOTIFICATION_FIRST_RETRY_SECONDS")),
+            error=failure.detail,
+        )
+        if delay is None:
+            incident_raise(
+                error=NOTIFICATION_FAILED,
+                source=f"channel:{channel.name}",
+                category="notification",
+                detail={
+                    "notification": notification.pk,
+                    "incident": notification.incident_id,
+                    "error": failure.detail,
+                },
+            )
+    logger.warning(
+        "notification %s to %s failed (attempt %s): %s",
+        notification.pk,
+        channel.name,
+        notification.attempts + 1,
+        failure.detail,
+        extra={
+            "error_code": (
+                CHANNEL_MISCONFIGURED if failure.misconfigured else NOTIFICATION_FAILED
+            ).code
+        },
+    )
+    return DeliveryOutcome("failed" if delay is None else "retry", failure.detail)
 
 
 def notifications_sweep(*, now: datetime | None = None) -> int:
     """Re-enqueue pending notifications well past due (their task was lost)."""
-    now = now or timezone.now()
-    grace = timedelta(seconds=float(conf.setting("MES_NOTIFICATION_SWEEP_GRACE_SECONDS")))
-    due = list(
-        Notification.objects.filter(
-            state=Notification.State.PENDING, next_attempt_at__lte=now - grace
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    return NOTIFICATIONS.sweep(
+        now=now or timezone.now(),
+        grace_seconds=float(conf.setting("MES_NOTIFICATION_SWEEP_GRACE_SECONDS")),
     )
-    for notification_id in due:
-        _enqueue(notification_id)
-    return len(due)
 
 
 def notifications_resend(*, actor, notification_ids: list[int]) -> int:
     """Give failed notifications a new round of attempts (from the admin)."""
-    from mes.errors import API_PERMISSION_DENIED, ApplicationError
-
-    if actor is not None and not actor.has_perm("monitoring.change_notification"):
-        raise ApplicationError(API_PERMISSION_DENIED)
-    with transaction.atomic():
-        ids = list(
-            Notification.objects.select_for_update()
-            .filter(pk__in=notification_ids, state=Notification.State.FAILED)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        Notification.objects.filter(pk__in=ids).update(
-            state=Notification.State.PENDING, attempts=0, next_attempt_at=timezone.now()
-        )
-        for notification_id in ids:
-            transaction.on_commit(lambda pk=notification_id: _enqueue(pk))
-    return len(ids)
+    authorize(actor, RESEND)
+    return NOTIFICATIONS.replay(notification_ids, now=timezone.now())

@@ -14,7 +14,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from mes.errors import API_PERMISSION_DENIED, ApplicationError
+from mes.errors import ApplicationError
+from mes.permissions import authorize
 from mes.roles import Role
 from monitoring import conf
 from monitoring.errors import NOTIFICATION_FAILED, REPORT_WEEK_INVALID
@@ -24,7 +25,9 @@ from monitoring.models import (
     NotificationChannel,
     StabilityReport,
 )
+from monitoring.notifications import ChannelFailure, email_send
 from monitoring.reports import last_complete_week, stability_report_data, week_bounds
+from monitoring.services.incidents import incident_raise
 
 logger = logging.getLogger("monitoring.reports")
 GENERATE = "monitoring.add_stabilityreport"
@@ -74,11 +77,7 @@ def stability_report_generate(
     :func:`report_recipients`. A failed e-mail leaves the report kept and raises
     ``MON-001`` for ``report:weekly``.
     """
-    from monitoring.notifications import ChannelFailure, email_send
-    from monitoring.services.incidents import incident_raise
-
-    if actor is not None and not actor.has_perm(GENERATE):
-        raise ApplicationError(API_PERMISSION_DENIED, extra={"permission": GENERATE})
+    authorize(actor, GENERATE)
     now = now or timezone.now()
     week_start = week_start or last_complete_week(now)
     if week_start.weekday() != 0 or week_bounds(week_start)[0] > now:

@@ -5,9 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django import template
+from django.utils import translation
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+
+from mes.errors import REGISTRY
+from monitoring.reports import recommendation_text
+from monitoring.stalls import StallReason
 
 register = template.Library()
 
@@ -175,9 +180,6 @@ def improvement(value) -> SafeString:
 @register.filter
 def incident_title(incident) -> str:
     """The registry's sentence in the reader's language when the title is that sentence."""
-    from django.utils import translation
-
-    from mes.errors import REGISTRY
 
     error = REGISTRY.get(incident.code)
     if error is None:
@@ -189,7 +191,6 @@ def incident_title(incident) -> str:
 
 @register.filter
 def recommendation(value) -> str:
-    from monitoring.reports import recommendation_text
 
     return recommendation_text(value)
 
@@ -208,7 +209,6 @@ def check_label(name: str) -> str:
 
 @register.filter
 def stall_reason_label(value: str) -> str:
-    from monitoring.stalls import StallReason
 
     try:
         return str(StallReason(value).label)

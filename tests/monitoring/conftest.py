@@ -1,5 +1,6 @@
 import pytest
 
+from monitoring.services.notifications import NOTIFICATIONS
 from tests.monitoring.receivers import HttpReceiver, SmtpReceiver
 
 
@@ -21,12 +22,10 @@ def smtp_server():
 @pytest.fixture(autouse=True)
 def _no_task_publishing(monkeypatch):
     """Tasks that services enqueue are recorded, not published (tests call the services)."""
-    from monitoring.services import notifications
-
     enqueued: list[tuple[int, float]] = []
     monkeypatch.setattr(
-        notifications,
-        "_enqueue",
+        NOTIFICATIONS,
+        "enqueue",
         lambda notification_id, countdown=0: enqueued.append((notification_id, countdown)),
     )
     return enqueued

@@ -1,0 +1,225 @@
+"""Inbound records: what an ERP or WMS sends or we pull, applied once each.
+
+Stock goes through ``inventory.services`` and orders through
+``workorders.services``, like every other change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from integrations import errors, transports
+from integrations.models import InboundRecord, Node
+from inventory.services import (
+    MovementRequest,
+    batch_upsert,
+    location_upsert,
+    material_upsert,
+    stock_move,
+)
+from mes.errors import ApplicationError
+from mes.incidents import incident_raise
+from workorders.services import work_order_create
+
+
+@dataclass
+class InboundItemResult:
+    external_id: str | None
+    status: str  # applied, replayed, error
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+def _decimal(value: Any, field: str) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise ApplicationError(errors.RECORD_INVALID, fields={field: ["not a number"]}) from exc
+    if not number.is_finite():
+        raise ApplicationError(errors.RECORD_INVALID, fields={field: ["not a number"]})
+    return number
+
+
+def movement_source(node: Node) -> str:
+    """Stock an ERP or WMS brought in is tagged with it (and never echoed back to it)."""
+    return node.kind if node.kind in (Node.Kind.ERP, Node.Kind.WMS) else "api"
+
+
+def _apply_purchase_receipt(node: Node, record: dict) -> dict:
+    result = stock_move(
+        actor=None,
+        idempotency_key=f"{node.name}:purchase_receipt:{record['external_id']}",
+        request=MovementRequest(
+            movement_type="receipt",
+            material=str(record.get("material", "")),
+            location=str(record.get("location", "")),
+            batch=record.get("batch") or None,
+            quantity=_decimal(record.get("quantity"), "quantity"),
+            reference=str(record.get("reference") or record["external_id"])[:100],
+        ),
+        source=movement_source(node),
+    )
+    return {"movement_id": result.movement.pk}
+
+
+def _apply_production_order(node: Node, record: dict) -> dict:
+    work_order, _replayed = work_order_create(
+        actor=None,
+        product=str(record.get("product", "")),
+        quantity=_decimal(record.get("quantity"), "quantity"),
+        due_date=record.get("due_date") or None,
+        priority=int(record.get("priority") or 5),
+        source=node.name,
+        source_reference=str(record["external_id"]),
+    )
+    return {"work_order": work_order.number}
+
+
+def _apply_material(node: Node, record: dict) -> dict:
+    code = str(record.get("code") or record["external_id"])
+    material = material_upsert(actor=None, code=code, fields=record)
+    return {"material": material.code}
+
+
+def _apply_location(node: Node, record: dict) -> dict:
+    code = str(record.get("code") or record["external_id"])
+    code = node.location_mapping.get(code, code)
+    location = location_upsert(
+        actor=None, code=code, fields=record, parent_code=record.get("parent") or None
+    )
+    return {"location": location.code}
+
+
+def _apply_batch(node: Node, record: dict) -> dict:
+    batch = batch_upsert(
+        actor=None,
+        material_code=str(record.get("material", "")),
+        number=str(record.get("number") or record.get("batch") or ""),
+        fields=record,
+    )
+    return {"batch": batch.number}
+
+
+MASTER_DATA_KINDS = {"materials", "locations", "batches"}
+# Master data first in a pull, so receipts and orders find what they refer to.
+INBOUND_APPLIERS = {
+    "materials": _apply_material,
+    "locations": _apply_location,
+    "batches": _apply_batch,
+    "purchase_receipts": _apply_purchase_receipt,
+    "production_orders": _apply_production_order,
+}
+# Stock snapshots are not records to apply once: the nightly reconciliation
+# reads them whole (see docs/integrations.md).
+
+
+def inbound_records_apply(
+    *, node: Node, kind: str, records: list[dict], now: datetime | None = None
+) -> list[InboundItemResult]:
+    """Apply each record at most once (by external id), each in its own transaction."""
+    applier = INBOUND_APPLIERS.get(kind)
+    if applier is None:
+        raise ApplicationError(errors.UNKNOWN_RECORD_KIND, extra={"kind": kind})
+    results = []
+    for record in records:
+        external_id = record.get("external_id") if isinstance(record, dict) else None
+        if not isinstance(external_id, str | int) or not str(external_id).strip():
+            error = ApplicationError(errors.RECORD_INVALID, fields={"external_id": ["required"]})
+            results.append(InboundItemResult(None, "error", error=error.payload()))
+            continue
+        external_id = str(external_id)[:100]
+        record_key = external_id
+        if kind in MASTER_DATA_KINDS:
+            # Master data comes again when it changes: the same content applies once.
+            content = json.dumps(record, sort_keys=True, default=str).encode()
+            record_key = f"{external_id}#{hashlib.sha256(content).hexdigest()[:16]}"
+        existing = InboundRecord.objects.filter(
+            node=node, kind=kind, external_id=record_key
+        ).first()
+        if existing is not None:
+            results.append(InboundItemResult(external_id, "replayed", existing.result))
+            continue
+        try:
+            with transaction.atomic():
+                applied = applier(node, {**record, "external_id": external_id})
+                InboundRecord.objects.create(
+                    node=node, kind=kind, external_id=record_key, payload=record, result=applied
+                )
+        except ApplicationError as error:
+            results.append(InboundItemResult(external_id, "error", error=error.payload()))
+            continue
+        except IntegrityError:  # the same record arrived in parallel
+            results.append(InboundItemResult(external_id, "replayed"))
+            continue
+        results.append(InboundItemResult(external_id, "applied", applied))
+    if any(result.status != "error" for result in results):
+        Node.objects.filter(pk=node.pk).update(last_inbound_success_at=now or timezone.now())
+    return results
+
+
+def node_pull(*, node_id: int) -> dict[str, int]:
+    """Pull every configured kind from a node, page by page, from its saved cursor."""
+    node = Node.objects.get(pk=node_id)
+    counts: dict[str, int] = {}
+    now = timezone.now()
+    for kind in node.pull_kinds:
+        cursor = node.pull_cursors.get(kind)
+        counts[kind] = 0
+        while True:
+            try:
+                records, next_cursor = transports.fetch(node, kind, cursor)
+            except transports.TransportFailure as failure:
+                Node.objects.filter(pk=node.pk).update(
+                    last_attempt_at=now,
+                    last_error_code=failure.error.code,
+                    last_error_message=failure.detail,
+                    last_error_at=now,
+                )
+                incident_raise(
+                    error=failure.error,
+                    source=f"node:{node.name}",
+                    category="integration",
+                    detail={"pull": kind, "detail": failure.detail},
+                )
+                return counts
+            inbound_records_apply(node=node, kind=kind, records=records, now=now)
+            counts[kind] += len(records)
+            if next_cursor:
+                node.pull_cursors[kind] = next_cursor
+                Node.objects.filter(pk=node.pk).update(pull_cursors=node.pull_cursors)
+            if not records or not next_cursor or next_cursor == cursor:
+                break
+            cursor = next_cursor
+    Node.objects.filter(pk=node.pk).update(last_attempt_at=now, last_inbound_success_at=now)
+    return counts
+
+
+def node_pull_schedule_ensure(*, node_id: int, every_minutes: int = 5) -> None:
+    """Give a node that pulls its own beat schedule (editable in the admin)."""
+    node = Node.objects.get(pk=node_id)
+    name = f"pull:{node.name}"
+    if not node.pull_kinds:
+        PeriodicTask.objects.filter(name=name).delete()
+        return
+    if PeriodicTask.objects.filter(name=name).exists():
+        PeriodicTask.objects.filter(name=name).update(enabled=node.is_active)
+        return
+    interval, _created = IntervalSchedule.objects.get_or_create(
+        every=every_minutes, period=IntervalSchedule.MINUTES
+    )
+    PeriodicTask.objects.create(
+        name=name,
+        task="integrations.pull_node",
+        interval=interval,
+        args=json.dumps([node.pk]),
+        enabled=node.is_active,
+    )
