@@ -13,10 +13,38 @@ from inventory.models import (
 )
 from mes.admin import NoAddMixin, ReadOnlyAdmin
 from mes.errors import ApplicationError
+from mes.permissions import may
+
+
+class MasterDataAdmin(admin.ModelAdmin):
+    """Saves and deletes through ``inventory.services`` (``<entity>_create``,
+    ``_update``, ``_delete``), like the API and the master data other systems
+    send: one write path per entity."""
+
+    entity = ""  # "material", "location" or "batch"
+
+    def _service(self, action: str):
+        return getattr(services, f"{self.entity}_{action}")
+
+    def save_model(self, request, obj, form, change):
+        fields = dict(form.cleaned_data)
+        if change:
+            self._service("update")(actor=request.user, **{self.entity: obj}, fields=fields)
+        else:
+            created = self._service("create")(actor=request.user, fields=fields)
+            obj.pk = created.pk  # the admin's message and redirect name it
+
+    def delete_model(self, request, obj):
+        self._service("delete")(actor=request.user, **{self.entity: obj})
+
+    def delete_queryset(self, request, queryset):
+        for instance in queryset:
+            self.delete_model(request, instance)
 
 
 @admin.register(Material)
-class MaterialAdmin(admin.ModelAdmin):
+class MaterialAdmin(MasterDataAdmin):
+    entity = "material"
     list_display = (
         "code",
         "name",
@@ -34,7 +62,8 @@ class MaterialAdmin(admin.ModelAdmin):
 
 
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(MasterDataAdmin):
+    entity = "location"
     list_display = ("code", "name", "parent", "level", "location_type", "is_active")
     list_filter = ("level", "location_type", "is_active")
     search_fields = ("code", "name")
@@ -42,7 +71,8 @@ class LocationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Batch)
-class BatchAdmin(admin.ModelAdmin):
+class BatchAdmin(MasterDataAdmin):
+    entity = "batch"
     list_display = ("number", "material", "production_date", "expiry_date", "supplier_lot")
     list_filter = ("expiry_date",)
     search_fields = ("number", "supplier_lot", "material__code", "material__name")
@@ -117,7 +147,7 @@ class StockMovementAdmin(ReadOnlyAdmin):
             )
 
     def has_reverse_permission(self, request):
-        return request.user.has_perm("inventory.reverse_stockmovement")
+        return may(request.user, "inventory.reverse_stockmovement")
 
 
 @admin.register(StockReservation)
@@ -135,4 +165,4 @@ class StockReservationAdmin(ReadOnlyAdmin):
         self.message_user(request, _("Reservations released."), messages.SUCCESS)
 
     def has_release_permission(self, request):
-        return request.user.has_perm("inventory.change_stockreservation")
+        return may(request.user, "inventory.change_stockreservation")

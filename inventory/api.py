@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import ProtectedError
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status, viewsets
@@ -20,9 +18,9 @@ from inventory.models import (
     StockMovement,
     StockReservation,
 )
-from mes.errors import API_PERMISSION_DENIED, API_VALIDATION, ApplicationError
+from mes.errors import API_VALIDATION, ApplicationError
 from mes.fields import OccurredAtField
-from mes.permissions import ModelPermissions, permission_required
+from mes.permissions import ModelPermissions, authorize, permission_required
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -41,23 +39,8 @@ def _replay_headers(replayed: bool) -> dict[str, str]:
 
 
 # --- Master data ------------------------------------------------------------
-class ProtectedDestroyMixin:
-    """Deleting a row that stock records point to is a clear 400, not a 500."""
-
-    def perform_destroy(self, instance):
-        try:
-            instance.delete()
-        except ProtectedError as error:
-            raise ApplicationError(
-                API_VALIDATION,
-                fields={
-                    "non_field_errors": [
-                        str(_("It is used by stock records; mark it inactive instead."))
-                    ]
-                },
-            ) from error
-
-
+# The serializers check the input; the services write it, the same way as the
+# master data other systems send (``inventory.services.master_data``).
 class MaterialSerializer(serializers.ModelSerializer):
     code = serializers.CharField(max_length=64, trim_whitespace=False)
     # The model's check constraint, as a field error (DRF does not run it).
@@ -113,7 +96,7 @@ class BatchSerializer(serializers.ModelSerializer):
         ]
 
 
-class MaterialViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
+class MaterialViewSet(viewsets.ModelViewSet):
     queryset = Material.objects.all()
     serializer_class = MaterialSerializer
     permission_classes = [ModelPermissions]
@@ -121,8 +104,21 @@ class MaterialViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
     search_fields = ["code", "name", "specification"]
     ordering_fields = ["code", "name", "category"]
 
+    def perform_create(self, serializer):
+        serializer.instance = services.material_create(
+            actor=self.request.user, fields=serializer.validated_data
+        )
 
-class LocationViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
+    def perform_update(self, serializer):
+        serializer.instance = services.material_update(
+            actor=self.request.user, material=serializer.instance, fields=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.material_delete(actor=self.request.user, material=instance)
+
+
+class LocationViewSet(viewsets.ModelViewSet):
     queryset = Location.objects.select_related("parent")
     serializer_class = LocationSerializer
     permission_classes = [ModelPermissions]
@@ -130,14 +126,40 @@ class LocationViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
     search_fields = ["code", "name"]
     ordering_fields = ["code", "name"]
 
+    def perform_create(self, serializer):
+        serializer.instance = services.location_create(
+            actor=self.request.user, fields=serializer.validated_data
+        )
 
-class BatchViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
+    def perform_update(self, serializer):
+        serializer.instance = services.location_update(
+            actor=self.request.user, location=serializer.instance, fields=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.location_delete(actor=self.request.user, location=instance)
+
+
+class BatchViewSet(viewsets.ModelViewSet):
     queryset = Batch.objects.select_related("material")
     serializer_class = BatchSerializer
     permission_classes = [ModelPermissions]
     filterset_fields = ["material__code", "number"]
     search_fields = ["number", "supplier_lot", "material__code"]
     ordering_fields = ["number", "expiry_date"]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.batch_create(
+            actor=self.request.user, fields=serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.batch_update(
+            actor=self.request.user, batch=serializer.instance, fields=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.batch_delete(actor=self.request.user, batch=instance)
 
 
 # --- Balances -----------------------------------------------------------------
@@ -335,8 +357,8 @@ class MovementListCreateApi(generics.ListAPIView):
         # Adjusting needs more than moving: say so before judging the rest of the body.
         movement_type = request.data.get("type") if isinstance(request.data, dict) else None
         adjusting = isinstance(movement_type, str) and movement_type in services.ADJUST_TYPES
-        if adjusting and not request.user.has_perm("inventory.adjust_stock"):
-            raise ApplicationError(API_PERMISSION_DENIED)
+        if adjusting:
+            authorize(request.user, "inventory.adjust_stock")
         serializer = MovementInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         movement_request, source = serializer.to_request()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_GET
 
 from inventory import exports, selectors
 from inventory.models import Location, Material
+from mes.permissions import page_permission_required
 
 PAGE_SIZE = 50
 TRUE_VALUES = {"1", "true", "on", "yes"}
@@ -55,8 +55,7 @@ def _stock_filters(query) -> dict:
     }
 
 
-@login_required
-@permission_required("inventory.view_stockbalance", raise_exception=True)
+@page_permission_required("inventory.view_stockbalance")
 @require_GET
 def stock_overview(request: HttpRequest) -> HttpResponse:
     """Balances by material, location and batch; live search and filters."""
@@ -80,10 +79,8 @@ def stock_overview(request: HttpRequest) -> HttpResponse:
     return _render(request, "inventory/stock.html", "inventory/_stock_rows.html", context)
 
 
-@login_required
-@permission_required(
-    ("inventory.view_material", "inventory.view_stockbalance", "inventory.view_stockmovement"),
-    raise_exception=True,
+@page_permission_required(
+    "inventory.view_material", "inventory.view_stockbalance", "inventory.view_stockmovement"
 )
 @require_GET
 def material_detail(request: HttpRequest, code: str) -> HttpResponse:
@@ -108,10 +105,7 @@ def material_detail(request: HttpRequest, code: str) -> HttpResponse:
     return _render(request, "inventory/material.html", "inventory/_movement_history.html", context)
 
 
-@login_required
-@permission_required(
-    ("inventory.view_material", "inventory.view_stockbalance"), raise_exception=True
-)
+@page_permission_required("inventory.view_material", "inventory.view_stockbalance")
 @require_GET
 def below_safety_stock(request: HttpRequest) -> HttpResponse:
     """Materials whose total on hand is below their safety stock, with the shortage."""
@@ -128,8 +122,7 @@ def below_safety_stock(request: HttpRequest) -> HttpResponse:
     return _render(request, "inventory/below_safety_stock.html", None, {"materials": materials})
 
 
-@login_required
-@permission_required("inventory.view_stockbalance", raise_exception=True)
+@page_permission_required("inventory.view_stockbalance")
 @require_GET
 def pending_putaway(request: HttpRequest) -> HttpResponse:
     """Finished goods waiting in pending put-away locations, oldest first."""

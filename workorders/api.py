@@ -12,10 +12,10 @@ from rest_framework.views import APIView
 from inventory.api import IDEMPOTENCY_HEADER, MovementOutputSerializer, movement_result_data
 from mes.errors import API_NOT_FOUND, ApplicationError
 from mes.fields import OccurredAtField
-from mes.permissions import ModelPermissions
+from mes.permissions import ModelPermissions, may
 from workorders import selectors, services
 from workorders.models import WorkCenter, WorkOrder, WorkOrderEvent, WorkOrderOperation
-from workorders.transitions import OPERATE, OPERATION_TRANSITIONS, WORK_ORDER_TRANSITIONS
+from workorders.transitions import ASSIGN, OPERATE, OPERATION_TRANSITIONS, WORK_ORDER_TRANSITIONS
 
 
 class MayMakeMove(BasePermission):
@@ -28,7 +28,7 @@ class MayMakeMove(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         permission = view.move_permission()
-        return permission is None or selectors.permission_held(request.user, permission)
+        return permission is None or may(request.user, permission)
 
 
 # --- Master data -------------------------------------------------------------------
@@ -289,7 +289,7 @@ class OperationAssignApi(APIView):
     permission_classes = [IsAuthenticated, MayMakeMove]
 
     def move_permission(self) -> str | None:
-        return services.ASSIGN
+        return ASSIGN
 
     class AssignInputSerializer(serializers.Serializer):
         username = serializers.CharField(allow_null=True)

@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from mes.grants import install_grant_finder
+
 
 class WorkordersConfig(AppConfig):
     name = "workorders"
@@ -8,6 +10,8 @@ class WorkordersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Register the app's error codes at start-up, so the registry (and
-        # /api/v1/error-codes/) is complete whatever was imported first.
-        from workorders import errors, floor_errors  # noqa: F401
+        # Models load only now. Registering the error codes here keeps the registry
+        # (and /api/v1/error-codes/) complete whatever was imported first.
+        from workorders import errors, services  # noqa: F401
+
+        install_grant_finder(services.active_grant_for)

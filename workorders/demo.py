@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
@@ -33,6 +34,7 @@ from workorders.models import (
     RoutingOperation,
     Team,
     WorkCenter,
+    WorkerBadge,
     WorkOrder,
     WorkOrderOperation,
 )
@@ -394,9 +396,6 @@ BADGE_HOLDERS = ("worker", "team_leader", "maintenance")
 
 def _badges(stdout) -> None:
     """Badges for the floor app: scan BADGE-WORKER, or type worker + PIN 1234."""
-    from django.contrib.auth.hashers import make_password
-
-    from workorders.models import WorkerBadge
 
     User = get_user_model()
     for username in BADGE_HOLDERS:

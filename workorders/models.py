@@ -433,7 +433,7 @@ class FloorDevice(models.Model):
 
     The token (``Authorization: Device <token>``) is shown once when issued;
     only its SHA-256 is kept. It is accepted by the floor endpoints only
-    (``workorders.floor_auth``). A revoked token keeps its hash so that the
+    (``floor.auth``). A revoked token keeps its hash so that the
     device is told it was revoked (``FLR-023``); a new token replaces it.
     """
 

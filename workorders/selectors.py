@@ -19,6 +19,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from inventory.models import Material
+from mes.permissions import may
 from workorders.models import (
     OperationState,
     WorkCenter,
@@ -27,8 +28,9 @@ from workorders.models import (
     WorkOrderOperation,
     WorkOrderState,
 )
-from workorders.services import ACTIVE_STATES, ASSIGN, active_grant_for
 from workorders.transitions import (
+    ACTIVE_STATES,
+    ASSIGN,
     OPERATE,
     OPERATION_TRANSITIONS,
     WORK_ORDER_TRANSITIONS,
@@ -220,11 +222,6 @@ def routable_product_list() -> QuerySet[Material]:
     )
 
 
-def permission_held(user, permission: str) -> bool:
-    """``user`` holds ``permission`` now: from a role or from an active temporary grant."""
-    return user.has_perm(permission) or active_grant_for(user, permission) is not None
-
-
 @dataclass
 class AvailableMoves:
     """The moves one person may ask for now: on the order and per operation id."""
@@ -246,7 +243,7 @@ def work_order_available_moves(*, user, work_order: WorkOrder) -> AvailableMoves
 
     def holds(permission: str) -> bool:
         if permission not in held:
-            held[permission] = permission_held(user, permission)
+            held[permission] = may(user, permission)
         return held[permission]
 
     def manual(table: dict[str, Transition], state: str) -> list[Transition]:

@@ -31,6 +31,13 @@ DISPATCH = "workorders.dispatch_workorder"
 CANCEL = "workorders.cancel_workorder"
 INSPECT = "workorders.inspect_workorder"
 OPERATE = "workorders.operate_workorder"
+ASSIGN = "workorders.assign_workorder"
+
+# Work-order states in which operations may move.
+ACTIVE_STATES = {WO.DISPATCHED, WO.IN_PROGRESS, WO.REWORK}
+# Operation states in which someone already has the operation in hand.
+TAKEN_STATES = {Op.ACCEPTED, Op.RUNNING, Op.PAUSED}
+
 
 WORK_ORDER_TRANSITIONS = _table(
     Transition("dispatch", frozenset({WO.CREATED, WO.RETURNED}), WO.DISPATCHED, DISPATCH),

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -25,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from inventory import selectors as inventory_selectors
 from mes.errors import ApplicationError
+from mes.permissions import may, page_permission_required
 from workorders import forms, selectors, services
 from workorders.models import WorkOrder, WorkOrderOperation, WorkOrderState
 from workorders.templatetags.workorder_format import move_label, new_idempotency_key
@@ -83,8 +83,7 @@ def _state_chips(current: str) -> dict:
     }
 
 
-@login_required
-@permission_required(VIEW, raise_exception=True)
+@page_permission_required(VIEW)
 @require_GET
 def work_order_list(request: HttpRequest) -> HttpResponse:
     """Orders by priority and due date: state chips with live counts, filters, live search."""
@@ -93,7 +92,7 @@ def work_order_list(request: HttpRequest) -> HttpResponse:
     context = {
         "page": Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page")),
         "filters": filters,
-        "can_dispatch": selectors.permission_held(request.user, DISPATCH),
+        "can_dispatch": may(request.user, DISPATCH),
     }
     if not _wants_partial(request):
         context["work_centers"] = selectors.work_center_list()
@@ -101,8 +100,7 @@ def work_order_list(request: HttpRequest) -> HttpResponse:
     return _render(request, "workorders/list.html", "workorders/_list_results.html", context)
 
 
-@login_required
-@permission_required(VIEW, raise_exception=True)
+@page_permission_required(VIEW)
 @require_GET
 def state_counts(request: HttpRequest) -> HttpResponse:
     """The state chips with fresh counts (the list polls this every 15 seconds)."""
@@ -153,8 +151,7 @@ def _render_order(
     return _render(request, "workorders/detail.html", "workorders/_order.html", context, status)
 
 
-@login_required
-@permission_required(VIEW, raise_exception=True)
+@page_permission_required(VIEW)
 @require_GET
 def work_order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Header, operations with their times and moves, material issues, the timeline."""
@@ -194,12 +191,11 @@ def _move_permission_check(request: HttpRequest, table: dict[str, Transition]) -
         needed = {transition.permission}
     else:
         needed = {entry.permission for entry in table.values() if entry.permission}
-    if not any(selectors.permission_held(request.user, permission) for permission in needed):
+    if not any(may(request.user, permission) for permission in needed):
         raise PermissionDenied
 
 
-@login_required
-@permission_required(VIEW, raise_exception=True)
+@page_permission_required(VIEW)
 @require_POST
 def work_order_move(request: HttpRequest, pk: int) -> HttpResponse:
     """Dispatch, pause, resume, close, rework, return, cancel or inspect an order."""
@@ -219,8 +215,7 @@ def work_order_move(request: HttpRequest, pk: int) -> HttpResponse:
     return _after_move(request, pk, result, error, request.POST.get("transition", ""))
 
 
-@login_required
-@permission_required(VIEW, raise_exception=True)
+@page_permission_required(VIEW)
 @require_POST
 def operation_move(request: HttpRequest, pk: int) -> HttpResponse:
     """Accept, start, pause, resume, finish or return one operation of an order."""
@@ -250,14 +245,13 @@ def _render_row(
     context = {
         "order": order,
         "row_error": error,
-        "can_dispatch": selectors.permission_held(request.user, DISPATCH),
+        "can_dispatch": may(request.user, DISPATCH),
     }
     return render(request, "workorders/_row.html", context)
 
 
 # --- Creating -----------------------------------------------------------------------
-@login_required
-@permission_required((VIEW, CREATE), raise_exception=True)
+@page_permission_required(VIEW, CREATE)
 @require_http_methods(["GET", "POST"])
 def work_order_create(request: HttpRequest) -> HttpResponse:
     """A new order of a product with a routing; its operations are copied at creation."""

@@ -20,7 +20,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from integrations.models import Node, OutboxMessage
-from inventory import services
 from inventory.models import StockBalance, StockLedgerEntry, StockMovement, StockReservation
 from inventory.services import (
     MovementRequest,
@@ -29,6 +28,7 @@ from inventory.services import (
     stock_move_many,
     stock_reserve,
 )
+from mes.errors import ApplicationError
 from tests.factories import BatchFactory, LocationFactory, MaterialFactory
 from tests.inventory.ledger import assert_ledger_matches_balances
 
@@ -81,7 +81,7 @@ def one_by_one(items) -> list[tuple[str, str | None]]:
     for key, request, source in items:
         try:
             result = stock_move(actor=None, idempotency_key=key, request=request, source=source)
-        except services.ApplicationError as error:
+        except ApplicationError as error:
             results.append(("error", error.error.code))
         else:
             results.append(("replayed" if result.replayed else "created", None))
@@ -172,7 +172,7 @@ def test_a_key_taken_meanwhile_makes_the_run_take_the_item_path(plant, monkeypat
     """Another request stores a key between the run's key lookup and its insert."""
     first = item("receipt", quantity="4")
     stock_move(actor=None, idempotency_key=first[0], request=first[1])
-    monkeypatch.setattr(services.StockMovement.objects, "filter", _hide_keys_once())
+    monkeypatch.setattr(StockMovement.objects, "filter", _hide_keys_once())
     results = stock_move_many(actor=None, items=[first, item("receipt", quantity="2")])
     assert [r.status for r in results] == ["replayed", "created"]
     assert StockMovement.objects.filter(idempotency_key=first[0]).count() == 1

@@ -84,7 +84,7 @@ def test_a_grant_tied_to_a_shift_works_only_inside_it(new_work_order, user_with_
 
 @pytest.mark.django_db
 def test_night_shift_spans_midnight():
-    from workorders.services import _within_shift
+    from workorders.services.grants import _within_shift
 
     night = Shift(name="night", starts=time(20, 0), ends=time(8, 0), weekdays="0,1,2,3,4")
     tz = timezone.get_current_timezone()

@@ -1,0 +1,74 @@
+"""Late movements that the nightly reconciliation already recovered.
+
+The reconciliation recovers a lost put-away or transfer from the WMS snapshot,
+dated at the snapshot's cut-off. When the scanner later sends the original,
+it is linked to that recovery (a claim) instead of moving the goods twice.
+"""
+
+from __future__ import annotations
+
+from inventory.models import Batch, MovementSource, MovementType, StockMovement, StockRecoveryClaim
+from inventory.services.ledger import MovementResult, movement_replayed
+from inventory.services.validation import MovementRequest, ResolvedMovement
+from mes.errors import API_IDEMPOTENCY_KEY_CONFLICT, ApplicationError
+from mes.idempotency import KeyAlreadyUsed
+
+RECOVERABLE_TYPES = {MovementType.PUT_AWAY, MovementType.TRANSFER}
+
+
+def recovery_claimed(key: str, fingerprint: str) -> MovementResult | None:
+    """The recovery this key already claimed, replayed; ``API-011`` for another payload."""
+    claim = (
+        StockRecoveryClaim.objects.select_related("recovery").filter(idempotency_key=key).first()
+    )
+    if claim is None:
+        return None
+    if claim.request_fingerprint != fingerprint:
+        raise ApplicationError(API_IDEMPOTENCY_KEY_CONFLICT, extra={"idempotency_key": key})
+    return movement_replayed(claim.recovery)
+
+
+def recovery_claim(
+    key: str,
+    fingerprint: str,
+    request: MovementRequest,
+    resolved: ResolvedMovement,
+    batch: Batch | None,
+) -> MovementResult | None:
+    """Match a late put-away or transfer to the reconciliation movement that recovered it.
+
+    The original matches when it moves the same goods between the same places
+    in the same quantity and was taken before the recovery's cut-off; it is
+    linked to the first unclaimed such recovery, once.
+    """
+    if request.movement_type not in RECOVERABLE_TYPES or request.occurred_at is None:
+        return None
+    candidates = (
+        StockMovement.objects.select_for_update(of=("self",))
+        .filter(
+            source=MovementSource.RECONCILIATION,
+            movement_type=request.movement_type,
+            material=resolved.material,
+            batch=batch,
+            location=resolved.location,
+            to_location=resolved.to_location,
+            quantity=request.quantity,
+            occurred_at__gte=request.occurred_at,
+            recovery_claim__isnull=True,
+            reversed_by__isnull=True,
+        )
+        .order_by("occurred_at", "pk")
+    )
+    # The key is looked up only when a write fails (stock_move): a key already
+    # used for a movement must replay that one, not claim a recovery.
+    if StockMovement.objects.filter(idempotency_key=key).exists():
+        raise KeyAlreadyUsed(key)
+    for recovery in candidates:
+        # Locked now: a claim made while we waited shows up here.
+        if StockRecoveryClaim.objects.filter(recovery=recovery).exists():
+            continue
+        StockRecoveryClaim.objects.create(
+            recovery=recovery, idempotency_key=key, request_fingerprint=fingerprint
+        )
+        return movement_replayed(recovery)
+    return None

@@ -1,0 +1,290 @@
+"""Movement and ledger rows, balance locks, and what other systems are told of each leg.
+
+Both write paths - one movement at a time (:mod:`.movements`) and a run of
+movements set-based (:mod:`.batch`) - build their rows, lock their balances
+and check stock here, so ``sum(ledger) == on_hand`` holds the same way for
+both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Q
+
+from inventory import errors
+from inventory.models import (
+    Batch,
+    Location,
+    Material,
+    MovementSource,
+    MovementType,
+    StockBalance,
+    StockLedgerEntry,
+    StockMovement,
+    StockReservation,
+)
+from inventory.services.validation import (
+    MAX_QUANTITY,
+    OUTGOING_TYPES,
+    TWO_LEG_TYPES,
+    MovementRequest,
+    ResolvedMovement,
+    field_error,
+)
+from mes.errors import ApplicationError
+from mes.idempotency import request_fingerprint
+from mes.outbox import outbox_messages_create
+
+BalanceKey = tuple[int, int, int | None]  # (material_id, location_id, batch_id)
+
+# Movements that came from another system, or that the reconciliation made
+# from another system's numbers, are not echoed back to ERP/WMS.
+NOT_ECHOED_SOURCES = {MovementSource.ERP, MovementSource.WMS, MovementSource.RECONCILIATION}
+
+
+@dataclass
+class MovementResult:
+    movement: StockMovement
+    entries: list[StockLedgerEntry]
+    replayed: bool = False
+
+
+def movement_replayed(movement: StockMovement) -> MovementResult:
+    """The stored result of a movement, for a key sent again."""
+    return MovementResult(movement, list(movement.entries.order_by("pk")), replayed=True)
+
+
+def movement_fingerprint(request: MovementRequest, source: str) -> str:
+    return request_fingerprint({**asdict(request), "source": source})
+
+
+def movement_row(
+    request: MovementRequest,
+    resolved: ResolvedMovement,
+    batch: Batch | None,
+    key: str,
+    fingerprint: str,
+    source: str,
+    actor,
+    now: datetime,
+) -> StockMovement:
+    """The movement row of a request, not yet saved (one at a time, or in bulk)."""
+    return StockMovement(
+        idempotency_key=key,
+        request_fingerprint=fingerprint,
+        movement_type=resolved.movement_type,
+        material=resolved.material,
+        batch=batch,
+        location=resolved.location,
+        to_location=resolved.to_location,
+        quantity=request.quantity,
+        reason=request.reason,
+        reference=request.reference,
+        source=source,
+        device_id=request.device_id,
+        note=request.note,
+        occurred_at=request.occurred_at or now,
+        actor=actor,
+    )
+
+
+def leg_post(
+    movement: StockMovement, balance: StockBalance, delta: Decimal, material: Material
+) -> StockLedgerEntry:
+    """Book one leg on its locked balance (in memory) and return its ledger row, unsaved.
+
+    Raises ``INV-006``/``INV-016`` and leaves the balance as it was when the
+    leg does not fit; the caller saves the balance and the row.
+    """
+    balance.on_hand = _on_hand_checked(balance, delta, material)
+    return StockLedgerEntry(
+        movement=movement,
+        material_id=movement.material_id,
+        location_id=balance.location_id,
+        batch_id=movement.batch_id,
+        quantity=delta,
+        balance_after=balance.on_hand,
+        occurred_at=movement.occurred_at,
+    )
+
+
+def _on_hand_checked(balance: StockBalance, delta: Decimal, material: Material) -> Decimal:
+    """The balance's on hand after ``delta``; refused if too large or too little stock."""
+    new_on_hand = balance.on_hand + delta
+    if abs(delta) > MAX_QUANTITY or abs(new_on_hand) > MAX_QUANTITY:
+        # The columns hold 12 integer digits; refuse before the database would.
+        raise field_error(errors.QUANTITY_TOO_LARGE, "quantity")
+    too_low = new_on_hand < 0 or (delta < 0 and new_on_hand < balance.reserved)
+    if too_low and not material.allow_negative:
+        raise ApplicationError(
+            errors.INSUFFICIENT_STOCK,
+            fields={"quantity": [str(errors.INSUFFICIENT_STOCK.message)]},
+            extra={"available": str(balance.available), "location_id": balance.location_id},
+        )
+    return new_on_hand
+
+
+def legs_for(
+    movement: StockMovement, balances: dict[int, StockBalance]
+) -> list[tuple[int, Decimal]]:
+    """(location id, quantity change) of each leg; a count moves the difference it found."""
+    quantity = movement.quantity
+    if movement.movement_type in TWO_LEG_TYPES:
+        return [(movement.location_id, -quantity), (movement.to_location_id, quantity)]
+    if movement.movement_type == MovementType.COUNT:
+        return [(movement.location_id, quantity - balances[movement.location_id].on_hand)]
+    if movement.movement_type in OUTGOING_TYPES:
+        return [(movement.location_id, -quantity)]
+    return [(movement.location_id, quantity)]
+
+
+def legs_apply(
+    movement: StockMovement,
+    legs: list[tuple[int, Decimal]],
+    balances: dict[int, StockBalance],
+    material: Material,
+) -> list[StockLedgerEntry]:
+    """Book the legs of a saved movement on its locked balances, one balance at a time."""
+    entries = []
+    for location_id, delta in legs:
+        balance = balances[location_id]
+        if delta < 0 and movement.movement_type == MovementType.ISSUE:
+            _reservations_consume(balance, movement.reference, -delta)
+        entries.append(leg_post(movement, balance, delta, material))
+        balance.save(update_fields=["on_hand", "reserved", "updated_at"])
+    return StockLedgerEntry.objects.bulk_create(entries)
+
+
+def _reservations_consume(balance: StockBalance, reference: str, quantity: Decimal) -> Decimal:
+    """An issue for a work order first uses that order's own reservations."""
+    if not reference or balance.reserved <= 0:
+        return Decimal(0)
+    consumed = Decimal(0)
+    reservations = (
+        StockReservation.objects.select_for_update()
+        .filter(balance=balance, reference=reference, state=StockReservation.State.ACTIVE)
+        .order_by("pk")
+    )
+    for reservation in reservations:
+        take = min(reservation.open_quantity, quantity - consumed)
+        if take <= 0:
+            break
+        reservation.open_quantity -= take
+        if reservation.open_quantity == 0:
+            reservation.state = StockReservation.State.CONSUMED
+        reservation.save(update_fields=["open_quantity", "state", "updated_at"])
+        consumed += take
+    balance.reserved -= consumed
+    return consumed
+
+
+# --- Balance locks ------------------------------------------------------------------------
+def balances_lock(
+    material: Material, batch: Batch | None, location_ids: list[int]
+) -> dict[int, StockBalance]:
+    """Create missing balances, then lock all of them in primary-key order.
+
+    The insert ignores conflicts, so two requests creating the first balance of
+    a key at once leave one row and no error; sorted inserts and pk-ordered
+    locks keep multi-leg movements free of deadlocks. A single balance is
+    locked first and inserted only when missing (one statement instead of two
+    for nearly every movement); the insert then waits for no lock of ours.
+    Callers that take several balances in one transaction one by one (a
+    backflush, a file import) can still meet a set-based batch run in the
+    other order: PostgreSQL then aborts one of the two (the batch path
+    retries its run item by item).
+    """
+    batch_id = batch.pk if batch else None
+    ordered = sorted(set(location_ids))
+    if len(ordered) == 1:
+        locked = _select_balances_for_update(material.pk, batch_id, ordered)
+        if locked:
+            return locked
+    StockBalance.objects.bulk_create(
+        [
+            StockBalance(material_id=material.pk, location_id=loc, batch_id=batch_id)
+            for loc in ordered
+        ],
+        ignore_conflicts=True,
+    )
+    return _select_balances_for_update(material.pk, batch_id, ordered)
+
+
+def _select_balances_for_update(
+    material_id: int, batch_id: int | None, location_ids: list[int]
+) -> dict[int, StockBalance]:
+    key_filter = Q()
+    for location_id in location_ids:
+        key_filter |= Q(material_id=material_id, location_id=location_id, batch_id=batch_id)
+    balances = StockBalance.objects.select_for_update().filter(key_filter).order_by("pk")
+    return {balance.location_id: balance for balance in balances}
+
+
+def balances_lock_many(keys: set[BalanceKey]) -> dict[BalanceKey, StockBalance]:
+    """:func:`balances_lock` for the balances of many materials: inserts sorted,
+    locks in primary-key order, the same order as one movement takes them."""
+    ordered = sorted(keys, key=lambda key: (key[0], key[1], key[2] or 0))
+    StockBalance.objects.bulk_create(
+        [StockBalance(material_id=m, location_id=loc, batch_id=b) for m, loc, b in ordered],
+        ignore_conflicts=True,
+    )
+    return {
+        (balance.material_id, balance.location_id, balance.batch_id): balance
+        for balance in StockBalance.objects.select_for_update()
+        .filter(pk__in=_balance_ids(ordered))
+        .order_by("pk")
+    }
+
+
+def _balance_ids(keys: list[BalanceKey]) -> list[int]:
+    """Ids of the balances of these keys, read without locks (the rows exist by now).
+
+    Two ``IN`` lists and a filter in Python: an ``OR`` of 500 (material,
+    location, batch) conditions costs the ORM more than the write itself.
+    """
+    wanted = set(keys)
+    rows = StockBalance.objects.filter(
+        material_id__in={key[0] for key in keys}, location_id__in={key[1] for key in keys}
+    ).values_list("pk", "material_id", "location_id", "batch_id")
+    return [pk for pk, *key in rows if tuple(key) in wanted]
+
+
+# --- Other systems ------------------------------------------------------------------------
+def movements_announce(results: list[MovementResult]) -> None:
+    """One outbox message per ledger leg (same transaction), in order per material."""
+    outbox_messages_create(
+        [
+            (
+                f"stock.{result.movement.movement_type}",
+                f"material:{result.movement.material.code}",
+                _leg_payload(result.movement, entry),
+            )
+            for result in results
+            if result.movement.source not in NOT_ECHOED_SOURCES
+            for entry in result.entries
+        ]
+    )
+
+
+def _leg_payload(movement: StockMovement, entry: StockLedgerEntry) -> dict:
+    return {
+        "movement_id": movement.pk,
+        "material": movement.material.code,
+        "batch": movement.batch.number if movement.batch else None,
+        "location": _leg_location(movement, entry).code,
+        "quantity": str(entry.quantity),
+        "balance_after": str(entry.balance_after),
+        "reference": movement.reference,
+        "source": movement.source,
+        "device_id": movement.device_id,
+        "occurred_at": movement.occurred_at,
+    }
+
+
+def _leg_location(movement: StockMovement, entry: StockLedgerEntry) -> Location:
+    if entry.location_id == movement.location_id:
+        return movement.location
+    return movement.to_location

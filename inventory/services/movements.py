@@ -1,0 +1,191 @@
+"""One movement at a time: :func:`stock_move` and :func:`stock_movement_reverse`.
+
+Every movement - receipt, issue, return, completion, put-away, transfer,
+adjustment, count, reversal - goes through :func:`stock_move` (or, for runs
+of plain movements, the set-based path in :mod:`.batch`, which gives the same
+results). In one transaction it stores the movement (its idempotency key is a
+unique column), locks the affected balances in primary-key order, checks
+stock, appends one ledger entry per leg and updates each balance. So
+``sum(ledger) == on_hand`` for every (material, location, batch), no balance
+goes below what is reserved unless the material allows negative stock, and a
+replayed key changes nothing.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from inventory import errors
+from inventory.models import Batch, MovementSource, MovementType, StockMovement
+from inventory.services.claims import recovery_claim, recovery_claimed
+from inventory.services.ledger import (
+    MovementResult,
+    balances_lock,
+    legs_apply,
+    legs_for,
+    movement_fingerprint,
+    movement_replayed,
+    movement_row,
+    movements_announce,
+)
+from inventory.services.validation import ADJUST_TYPES, MovementRequest, movement_resolve
+from mes.errors import ApplicationError
+from mes.idempotency import (
+    KeyAlreadyUsed,
+    idempotency_key_clean,
+    idempotent_write,
+    request_fingerprint,
+)
+from mes.permissions import authorize
+
+MOVE_PERMISSION = "inventory.add_stockmovement"
+ADJUST_PERMISSION = "inventory.adjust_stock"
+REVERSE_PERMISSION = "inventory.reverse_stockmovement"
+
+
+def movement_authorize(actor, movement_type: str) -> None:
+    """Raise ``API-003`` unless ``actor`` may make this kind of movement (role or grant)."""
+    authorize(actor, MOVE_PERMISSION)
+    if movement_type in ADJUST_TYPES:
+        authorize(actor, ADJUST_PERMISSION)
+
+
+def stock_move(
+    *,
+    actor,
+    idempotency_key: str,
+    request: MovementRequest,
+    source: str = MovementSource.API,
+) -> MovementResult:
+    """Apply one movement exactly once per idempotency key.
+
+    Raises ``ApplicationError`` with an ``INV-`` code for bad input or too
+    little stock, ``API-003`` when the actor may not, ``API-011`` for a key
+    reused with another payload; in every such case nothing is written.
+    """
+    # Checked first, before a replay too: a key does not lend its first caller's rights.
+    movement_authorize(actor, request.movement_type)
+    return movement_write(
+        actor=actor, idempotency_key=idempotency_key, request=request, source=source
+    )
+
+
+def movement_write(
+    *, actor, idempotency_key: str, request: MovementRequest, source: str
+) -> MovementResult:
+    """:func:`stock_move` once the actor's rights are judged (the batch judges them once)."""
+    key = idempotency_key_clean(idempotency_key)
+    fingerprint = movement_fingerprint(request, source)
+    claimed = recovery_claimed(key, fingerprint)
+    if claimed is not None:
+        return claimed
+    result, replayed = idempotent_write(
+        model=StockMovement,
+        key=key,
+        fingerprint=fingerprint,
+        write=lambda: _movement_apply(actor, key, fingerprint, request, source),
+        replay=movement_replayed,
+        # The permissions are checked before, so any refusal may become a replay.
+        look_up_first=False,
+    )
+    result.replayed = replayed or result.replayed
+    return result
+
+
+def _movement_apply(
+    actor, key: str, fingerprint: str, request: MovementRequest, source: str
+) -> MovementResult:
+    """Store the movement, then lock its balances and book its legs (one transaction)."""
+    resolved = movement_resolve(request)
+    batch = resolved.batch
+    if batch is None and resolved.batch_number is not None:
+        batch, _created = Batch.objects.get_or_create(
+            material=resolved.material, number=resolved.batch_number
+        )
+    recovered = recovery_claim(key, fingerprint, request, resolved, batch)
+    if recovered is not None:
+        return recovered
+    movement = movement_row(
+        request, resolved, batch, key, fingerprint, source, actor, timezone.now()
+    )
+    movement.save()
+    location_ids = [resolved.location.pk]
+    if resolved.to_location is not None:
+        location_ids.append(resolved.to_location.pk)
+    balances = balances_lock(resolved.material, batch, location_ids)
+    legs = [leg for leg in legs_for(movement, balances) if leg[1] != 0]
+    entries = legs_apply(movement, legs, balances, resolved.material)
+    result = MovementResult(movement, entries)
+    movements_announce([result])
+    return result
+
+
+def stock_movement_reverse(
+    *, actor, movement_id: int, idempotency_key: str, reason: str = "", source: str = "api"
+) -> MovementResult:
+    """Undo a movement with a new one whose legs are the original's, negated.
+
+    The original is locked first, so of two reversals sent at once one wins
+    and the other gets ``INV-013`` (or, with the same key, the winner's
+    result), never a database error.
+    """
+    authorize(actor, REVERSE_PERMISSION)
+    key = idempotency_key_clean(idempotency_key)
+    fingerprint = request_fingerprint({"reverses": movement_id, "reason": reason, "source": source})
+    result, replayed = idempotent_write(
+        model=StockMovement,
+        key=key,
+        fingerprint=fingerprint,
+        write=lambda: _reversal_apply(actor, movement_id, key, fingerprint, reason, source),
+        replay=movement_replayed,
+    )
+    result.replayed = replayed
+    return result
+
+
+def _reversal_apply(
+    actor, movement_id: int, key: str, fingerprint: str, reason: str, source: str
+) -> MovementResult:
+    original = _reversible_original(movement_id, key)
+    movement = StockMovement.objects.create(
+        idempotency_key=key,
+        request_fingerprint=fingerprint,
+        movement_type=MovementType.REVERSAL,
+        material=original.material,
+        batch_id=original.batch_id,
+        location_id=original.location_id,
+        to_location_id=original.to_location_id,
+        quantity=original.quantity,
+        reason=reason,
+        reference=original.reference,
+        source=source,
+        occurred_at=timezone.now(),
+        actor=actor,
+        reverses=original,
+    )
+    original_legs = list(original.entries.order_by("pk"))
+    balances = balances_lock(
+        original.material, original.batch, [leg.location_id for leg in original_legs]
+    )
+    legs = [(leg.location_id, -leg.quantity) for leg in original_legs]
+    entries = legs_apply(movement, legs, balances, original.material)
+    return MovementResult(movement, entries)
+
+
+def _reversible_original(movement_id: int, key: str) -> StockMovement:
+    """The movement to reverse, locked; refused if unknown, a reversal or reversed."""
+    original = (
+        StockMovement.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("material", "batch")
+        .filter(pk=movement_id)
+        .first()
+    )
+    if original is None:
+        raise ApplicationError(errors.UNKNOWN_MOVEMENT)
+    if StockMovement.objects.filter(idempotency_key=key).exists():
+        raise KeyAlreadyUsed(key)
+    if original.movement_type == MovementType.REVERSAL:
+        raise ApplicationError(errors.NOT_REVERSIBLE)
+    if StockMovement.objects.filter(reverses=original).exists():
+        raise ApplicationError(errors.ALREADY_REVERSED)
+    return original
