@@ -152,8 +152,8 @@ class Demo:
 def demo() -> Demo:
     from django.contrib.auth import get_user_model
 
+    from floor.labels import operation_code
     from inventory.models import Batch, Location, Material
-    from workorders.labels import operation_code
     from workorders.models import WorkCenter, WorkOrder, WorkOrderOperation
 
     operations = list(WorkOrderOperation.objects.select_related("work_order").order_by("pk"))
@@ -422,7 +422,7 @@ def test_a_work_order_move_is_answered_soundly(fuzz_world, db, role):
 
 # --- The floor's action batch -------------------------------------------------------------
 def floor_action(world_demo: Demo, keys) -> st.SearchStrategy:
-    from workorders.floor_services import ACTION_TYPES
+    from floor.services import ACTION_TYPES
     from workorders.models import FaultCategory
 
     return mutated(

@@ -4,12 +4,12 @@ offline and sent once the network returns, a conflict, and the app shell offline
 
 from decimal import Decimal
 
+from floor.labels import code128_svg
 from inventory.models import StockBalance, StockMovement
 from inventory.services import MovementRequest, stock_move
 from monitoring.models import Incident
 from tests.e2e.conftest import eventually, pending_count, scan, sign_in
 from tests.factories import BatchFactory
-from workorders.labels import code128_svg
 from workorders.models import FaultReport, FloorActionRejection, WorkOrderEvent
 from workorders.services import operation_transition
 

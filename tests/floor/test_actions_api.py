@@ -9,11 +9,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError
 from django.utils import timezone
 
+from floor.services import actions as floor_services
 from inventory.models import StockBalance, StockMovement
 from inventory.services import MovementRequest, stock_move
 from monitoring.models import Incident
 from tests.factories import BatchFactory, MaterialFactory, UserFactory
-from workorders import floor_services
 from workorders.models import (
     FaultReport,
     FloorActionRejection,

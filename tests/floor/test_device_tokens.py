@@ -8,11 +8,11 @@ from django.core.cache import cache
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from floor.services import devices as floor_services
 from tests.factories import UserFactory
 from tests.floor.conftest import BADGE
 from tests.floor.test_actions_api import action, send, statuses
 from tests.security.matrix import endpoints, url_for
-from workorders import floor_services
 from workorders.models import FloorDevice, WorkOrderEvent
 
 STATE = "/api/v1/floor/state/"

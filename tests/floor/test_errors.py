@@ -1,5 +1,5 @@
+from floor.errors import DEFAULT_HINT, FAULT_CODES, HINTS, hint_for
 from mes.errors import REGISTRY
-from workorders.floor_errors import DEFAULT_HINT, FAULT_CODES, HINTS, hint_for
 
 
 def test_each_fault_category_has_its_incident_code_and_severity():

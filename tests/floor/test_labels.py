@@ -5,8 +5,8 @@ import re
 import barcode
 import pytest
 
+from floor.labels import code128_svg, parse_scan, qr_svg
 from tests.factories import BatchFactory, UserFactory
-from workorders.labels import code128_svg, parse_scan, qr_svg
 from workorders.models import WorkerBadge
 
 LABELS = "/floor/labels/"

@@ -7,8 +7,8 @@ from pathlib import Path
 from django.contrib.staticfiles import finders
 from django.utils import translation
 
+from floor.strings import client_strings
 from tests.floor.conftest import BADGE
-from workorders.floor_views import client_strings
 
 BUDGET_BYTES = 100 * 1024
 

@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 
+from floor.services import SHIFT_SECONDS
 from tests.floor.conftest import BADGE, PIN
-from workorders.floor_services import SHIFT_SECONDS
 from workorders.models import WorkerBadge
 
 SIGN_IN = "/floor/sign-in/"

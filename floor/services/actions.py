@@ -1,0 +1,290 @@
+"""The device's action queue, applied in order, each action in its own transaction.
+
+Each action goes through the existing services - operation transitions,
+material issue, ``stock_move`` for put-away, ``fault_report_create`` - so a
+replay changes nothing. An action the server refuses is set aside and the
+actions behind it still run; only a database that does not answer stops the
+batch, and the device sends the rest again, in order.
+
+Permission comes before anything an action names (``API-003``). Each service
+checks its permission before it reads anything; the floor checks it itself
+only before it reads or judges something on the service's behalf (an
+operation by its label code, the routing's issue location, a missing field),
+so no action is checked twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.db import InterfaceError, OperationalError, transaction
+
+from floor import errors
+from floor.services.faults import fault_report_create
+from floor.services.queue import (
+    ACTION_LIMIT,
+    ACTION_PERMISSIONS,
+    APPLIED,
+    DEFERRED,
+    REPLAYED,
+    TRANSITION_ACTIONS,
+    FloorAction,
+    FloorActionResult,
+    UnreadableAction,
+)
+from floor.services.rejections import action_set_aside, action_set_aside_settle
+from inventory.models import MovementSource
+from inventory.services import MovementRequest, stock_move
+from mes.errors import SYS_INTERNAL, ApplicationError
+from mes.permissions import authorize
+from workorders.errors import UNKNOWN_OPERATION
+from workorders.models import OperationComponent, WorkOrderOperation
+from workorders.services import operation_issue_material, operation_transition
+
+# The name the floor's log records had before the floor became its own app; log
+# searches and alerts look for it.
+logger = logging.getLogger("workorders.floor")
+
+PUT_AWAY_PLACES = ("material", "location", "to_location")
+
+
+def floor_actions_apply(
+    *, actor, device_id: str, actions: list[FloorAction | UnreadableAction]
+) -> list[FloorActionResult]:
+    """Apply a device's queued actions in order, each in its own transaction.
+
+    Every action gets its own result. A refused action (an ``ApplicationError``
+    such as someone else having accepted the operation, or stock no longer
+    there) is recorded as a ``FloorActionRejection`` and does not stop the
+    others. If the database stops answering, this action and the rest are
+    ``deferred``: nothing of them was written and the device sends them again.
+    """
+    if len(actions) > ACTION_LIMIT:
+        raise ApplicationError(errors.TOO_MANY_ACTIONS)
+    results: list[FloorActionResult] = []
+    stopped = False
+    for index, action in enumerate(actions):
+        if stopped:
+            results.append(FloorActionResult(index, action.idempotency_key, action.type, DEFERRED))
+        elif isinstance(action, UnreadableAction):
+            results.append(action_set_aside(actor, device_id, index, action, None, action.error))
+        else:
+            result = _apply_one(actor, device_id, index, action)
+            stopped = result.status == DEFERRED
+            results.append(result)
+    return results
+
+
+def _apply_one(actor, device_id: str, index: int, action: FloorAction) -> FloorActionResult:
+    """One action in its own transaction: applied, set aside, or deferred (database away)."""
+    try:
+        with transaction.atomic():
+            result = _apply(actor, device_id, index, action)
+            action_set_aside_settle(action, result.status)
+    except ApplicationError as error:
+        return action_set_aside(actor, device_id, index, action, action.occurred_at, error)
+    except (OperationalError, InterfaceError):
+        logger.exception("database unavailable while applying floor actions")
+        return FloorActionResult(index, action.idempotency_key, action.type, DEFERRED)
+    except Exception:  # a defect must not hold up the device's queue: set it aside
+        logger.exception(
+            "unexpected error in a floor action", extra={"error_code": SYS_INTERNAL.code}
+        )
+        error = ApplicationError(SYS_INTERNAL)
+        return action_set_aside(actor, device_id, index, action, action.occurred_at, error)
+    return result
+
+
+class _PermissionFirst:
+    """The action's permission, checked once, before the floor reads or judges anything the
+    action names; an action the floor hands straight to its service is checked there."""
+
+    def __init__(self, actor, action_type: str) -> None:
+        self.actor = actor
+        self.permission = ACTION_PERMISSIONS[action_type]
+        self.checked = False
+
+    def check(self) -> None:
+        if not self.checked:
+            authorize(self.actor, self.permission)
+            self.checked = True
+
+
+def _apply(actor, device_id: str, index: int, action: FloorAction) -> FloorActionResult:
+    if action.user and actor is not None and action.user != actor.get_username():
+        raise ApplicationError(errors.OTHER_USER, extra={"taken_by": action.user})
+    apply = _APPLY_BY_TYPE.get("transition" if action.type in TRANSITION_ACTIONS else action.type)
+    if apply is None:
+        raise ApplicationError(errors.UNKNOWN_ACTION, extra={"type": action.type})
+    return apply(actor, device_id, index, action, _PermissionFirst(actor, action.type))
+
+
+def _status(replayed: bool) -> str:
+    return REPLAYED if replayed else APPLIED
+
+
+def _apply_transition(
+    actor, device_id: str, index: int, action: FloorAction, permission: _PermissionFirst
+) -> FloorActionResult:
+    operation_id = _operation_id(action, permission)
+    transition = operation_transition(
+        actor=actor,
+        operation_id=operation_id,
+        transition=action.type,
+        reason=action.reason,
+        good_quantity=action.good_quantity,
+        scrap_quantity=action.scrap_quantity,
+        scrap_reason=action.scrap_reason,
+        return_to=action.return_to,
+        idempotency_key=action.idempotency_key,
+        device_id=device_id,
+        occurred_at=action.occurred_at,
+    )
+    return FloorActionResult(
+        index,
+        action.idempotency_key,
+        action.type,
+        _status(transition.replayed),
+        operation_id=operation_id,
+    )
+
+
+def _apply_issue(
+    actor, device_id: str, index: int, action: FloorAction, permission: _PermissionFirst
+) -> FloorActionResult:
+    operation_id = _operation_id(action, permission)
+    movement = operation_issue_material(
+        actor=actor,
+        operation_id=operation_id,
+        material=action.material,
+        location=action.location or _issue_location(operation_id, action.material, permission),
+        quantity=_required_quantity(action, permission),
+        batch=action.batch,
+        idempotency_key=action.idempotency_key,
+        device_id=device_id,
+        occurred_at=action.occurred_at,
+        source=MovementSource.SCANNER,
+    )
+    return FloorActionResult(
+        index,
+        action.idempotency_key,
+        action.type,
+        _status(movement.replayed),
+        operation_id=operation_id,
+        movement=movement,
+    )
+
+
+def _apply_put_away(
+    actor, device_id: str, index: int, action: FloorAction, permission: _PermissionFirst
+) -> FloorActionResult:
+    missing = {
+        name: [str(errors.ACTION_INVALID.message)]
+        for name in PUT_AWAY_PLACES
+        if not getattr(action, name)
+    }
+    if missing:
+        permission.check()
+        raise ApplicationError(errors.ACTION_INVALID, fields=missing)
+    movement = stock_move(
+        actor=actor,
+        idempotency_key=action.idempotency_key,
+        request=MovementRequest(
+            movement_type="put_away",
+            material=action.material,
+            location=action.location,
+            to_location=action.to_location,
+            quantity=_required_quantity(action, permission),
+            batch=action.batch,
+            occurred_at=action.occurred_at,
+            device_id=device_id,
+        ),
+        source=MovementSource.SCANNER,
+    )
+    return FloorActionResult(
+        index, action.idempotency_key, action.type, _status(movement.replayed), movement=movement
+    )
+
+
+def _apply_fault(
+    actor, device_id: str, index: int, action: FloorAction, permission: _PermissionFirst
+) -> FloorActionResult:
+    names_operation = action.operation_id is not None or bool(action.operation_code)
+    operation_id = _operation_id(action, permission) if names_operation else None
+    report, replayed = fault_report_create(
+        actor=actor,
+        idempotency_key=action.idempotency_key,
+        category=action.category,
+        occurred_at=action.occurred_at,
+        note=action.note,
+        photo=action.photo,
+        work_center=action.work_center,
+        operation_id=operation_id,
+        device_id=device_id,
+    )
+    return FloorActionResult(
+        index,
+        action.idempotency_key,
+        action.type,
+        _status(replayed),
+        operation_id=operation_id,
+        fault_report=report,
+    )
+
+
+_APPLY_BY_TYPE: dict[str, Callable[..., FloorActionResult]] = {
+    "transition": _apply_transition,
+    "issue": _apply_issue,
+    "put_away": _apply_put_away,
+    "fault": _apply_fault,
+}
+
+
+def _invalid(field_name: str) -> ApplicationError:
+    return ApplicationError(
+        errors.ACTION_INVALID, fields={field_name: [str(errors.ACTION_INVALID.message)]}
+    )
+
+
+def _operation_id(action: FloorAction, permission: _PermissionFirst) -> int:
+    """The operation by id, or by its label code ``<work order number>/<sequence>``."""
+    if action.operation_id is not None:
+        return action.operation_id
+    permission.check()
+    number, _slash, sequence = action.operation_code.rpartition("/")
+    if number and sequence.isdigit():
+        found = (
+            WorkOrderOperation.objects.filter(work_order__number=number, sequence=int(sequence))
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if found is not None:
+            return found
+    if not action.operation_code:
+        raise _invalid("operation")
+    raise ApplicationError(UNKNOWN_OPERATION)
+
+
+def _issue_location(operation_id: int, material: str, permission: _PermissionFirst) -> str:
+    """Where the operation's component of ``material`` is issued from, when the device did
+    not say; the routing's issue location, so a replay finds the same one."""
+    permission.check()
+    location = (
+        OperationComponent.objects.filter(
+            operation_id=operation_id, material__code=material, issue_location__isnull=False
+        )
+        .values_list("issue_location__code", flat=True)
+        .first()
+    )
+    if location is None:
+        raise _invalid("location")
+    return location
+
+
+def _required_quantity(action: FloorAction, permission: _PermissionFirst) -> Decimal:
+    if action.quantity is None:
+        permission.check()
+        raise _invalid("quantity")
+    return action.quantity

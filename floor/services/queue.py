@@ -1,0 +1,85 @@
+"""What a device's queued action is, what it needs, and what came of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+
+from floor.errors import hint_for
+from floor.services.faults import REPORT_FAULT
+from inventory.services import MovementResult
+from mes.errors import ApplicationError
+from workorders.models import FaultReport
+from workorders.transitions import OPERATE, OPERATION_TRANSITIONS
+
+ACTION_LIMIT = 200
+PUT_AWAY = "inventory.add_stockmovement"
+
+TRANSITION_ACTIONS = ("accept", "start", "pause", "resume", "finish", "return")
+ACTION_TYPES = (*TRANSITION_ACTIONS, "issue", "put_away", "fault")
+# What each action needs (a role or a temporary grant); checked before the state.
+ACTION_PERMISSIONS: dict[str, str] = {
+    **{name: OPERATION_TRANSITIONS[name].permission or OPERATE for name in TRANSITION_ACTIONS},
+    "issue": OPERATE,
+    "put_away": PUT_AWAY,
+    "fault": REPORT_FAULT,
+}
+
+APPLIED, REPLAYED, ERROR, DEFERRED = "applied", "replayed", "error", "deferred"
+
+
+@dataclass(frozen=True)
+class FloorAction:
+    """One action as a device took it (codes and quantities, not model instances)."""
+
+    idempotency_key: str
+    type: str
+    occurred_at: datetime
+    sent: dict[str, Any] = field(default_factory=dict)  # as the device sent it, for the record
+    user: str = ""
+    operation_id: int | None = None
+    operation_code: str = ""
+    reason: str = ""
+    good_quantity: Decimal | None = None
+    scrap_quantity: Decimal | None = None
+    scrap_reason: str = ""
+    return_to: str = "planner"
+    material: str = ""
+    batch: str | None = None
+    location: str = ""
+    to_location: str = ""
+    quantity: Decimal | None = None
+    category: str = ""
+    note: str = ""
+    work_center: str = ""
+    photo: UploadedFile | None = None
+
+
+@dataclass(frozen=True)
+class UnreadableAction:
+    """An action whose payload did not parse; it is set aside like any refused one."""
+
+    idempotency_key: str
+    type: str
+    sent: dict[str, Any]
+    error: ApplicationError
+
+
+@dataclass
+class FloorActionResult:
+    index: int
+    idempotency_key: str
+    type: str
+    status: str  # applied, replayed, error or deferred (not tried: send it again)
+    operation_id: int | None = None
+    movement: MovementResult | None = None
+    fault_report: FaultReport | None = None
+    error: ApplicationError | None = None
+
+    @property
+    def hint(self) -> str:
+        return hint_for(self.error.code) if self.error is not None else ""
