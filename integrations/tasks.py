@@ -3,6 +3,10 @@
 from celery import shared_task
 
 from integrations import services
+from integrations.reconciliation import (
+    reconciliation_run_from_sources,
+    reconciliation_run_nightly,
+)
 
 
 @shared_task(name="integrations.deliver_outbox_message", ignore_result=True)
@@ -28,8 +32,6 @@ RECONCILIATION_LIMITS = {"soft_time_limit": 3600, "time_limit": 3660}
     name="integrations.nightly_reconciliation", ignore_result=True, **RECONCILIATION_LIMITS
 )
 def nightly_reconciliation() -> int | None:
-    from integrations.reconciliation import reconciliation_run_nightly
-
     run = reconciliation_run_nightly()
     return run.pk if run else None
 
@@ -40,7 +42,5 @@ def run_reconciliation(
 ) -> int | None:
     """A run started from the page: ``files`` are names in the run's upload folder,
     ``nodes`` the node to pull per system."""
-    from integrations.reconciliation import reconciliation_run_from_sources
-
     run = reconciliation_run_from_sources(run_id=run_id, files=files, nodes=nodes)
     return run.pk if run else None

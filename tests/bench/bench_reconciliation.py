@@ -31,13 +31,14 @@ import contextlib
 import csv
 import json
 import os
-import re
 import resource
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from drills.database import database_url, pg_connect, reset_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,30 +78,7 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
-# --- Database ---------------------------------------------------------------
-def database_url(args) -> str:
-    return f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{args.db_name}"
-
-
-def pg_connect(args, name: str | None = None):
-    import psycopg2
-
-    connection = psycopg2.connect(
-        host=args.pg_host, port=args.pg_port, user=args.pg_user, dbname=name or args.db_name
-    )
-    connection.autocommit = True
-    return connection
-
-
-def reset_database(args) -> None:
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", args.db_name):
-        raise SystemExit(f"unsafe database name: {args.db_name!r}")
-    with contextlib.closing(pg_connect(args, "postgres")) as connection:
-        cursor = connection.cursor()
-        cursor.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{args.db_name}"')
-
-
+# --- Database (connections and resets: drills.database) ----------------------
 def django_environment(args) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -265,9 +243,10 @@ def measure_raw(args, path: Path, cutoff: datetime) -> dict[str, float]:
 def measure_end_to_end(path: Path, cutoff: datetime) -> dict[str, object]:
     from integrations import reconciliation
     from integrations.models import Discrepancy, ReconciliationRun
+    from integrations.reconciliation import runs
 
     marks: dict[str, float] = {}
-    diff = reconciliation._diff
+    diff = runs.discrepancies_store
 
     def timed_diff(run, system):
         marks.setdefault("diff_started", time.perf_counter())
@@ -276,7 +255,7 @@ def measure_end_to_end(path: Path, cutoff: datetime) -> dict[str, object]:
         finally:
             marks["diff_finished"] = time.perf_counter()
 
-    reconciliation._diff = timed_diff
+    runs.discrepancies_store = timed_diff
     try:
         started = time.perf_counter()
         rows = reconciliation.snapshot_rows_from_csv_stream(path, None)
@@ -286,7 +265,7 @@ def measure_end_to_end(path: Path, cutoff: datetime) -> dict[str, object]:
         reconciliation.reconciliation_execute(run, {"erp": rows})
         finished = time.perf_counter()
     finally:
-        reconciliation._diff = diff
+        runs.discrepancies_store = diff
     stored = Discrepancy.objects.filter(run=run).count()
     run.refresh_from_db()
     return {

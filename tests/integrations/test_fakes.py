@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from tests.fakes.process import ROOT, running_fake
+from drills.fakes.process import running_fake
+from drills.paths import ROOT
 
 RECEIPTS = [
     {"external_id": f"PO-1/{line}", "material": "0200117", "quantity": str(line)}
@@ -293,11 +294,11 @@ def test_reset_restores_the_seed_and_forgets_messages(erp):
 
 @pytest.mark.parametrize(
     ("module", "seed"),
-    [("tests.fakes.erp", "demo_erp.json"), ("tests.fakes.wms", "demo_wms.json")],
+    [("drills.fakes.erp", "demo_erp.json"), ("drills.fakes.wms", "demo_wms.json")],
 )
 def test_standalone_entry_points_start_a_server_with_the_demo_seed(module, seed):
     process = subprocess.Popen(
-        [sys.executable, "-m", module, "--port", "0", "--seed", f"tests/fakes/{seed}"],
+        [sys.executable, "-m", module, "--port", "0", "--seed", f"drills/fakes/{seed}"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -6,7 +6,7 @@ SIGKILLs the Celery worker in the middle of deliveries and restarts the fake
 ERP. Afterwards every message is delivered, the ERP applied each exactly once,
 and messages of one aggregate arrived in the order they were written.
 
-The tests below it run a PostgreSQL cluster of their own (``tests/processes.py``)
+The tests below it run a PostgreSQL cluster of their own (``drills/processes.py``)
 under gunicorn, so that they can stop it: the database away answers 503 with
 ``SYS-002`` and the app recovers by itself; a device's actions sent meanwhile
 apply once when sent again; beat stopped and started runs its task again. The
@@ -28,19 +28,19 @@ import pytest
 import requests
 from django.db import connection
 
-from integrations.models import Node, OutboxMessage
-from mes.demo import DEMO_PASSWORD
-from tests.fakes.process import running_fake
-from tests.processes import (
+from drills.fakes.process import running_fake
+from drills.processes import (
     PostgresCluster,
     RedisServer,
     free_port,
     postgres_cluster_available,
     stack_environment,
 )
-from tests.processes import kill as _kill
-from tests.processes import spawn as _spawn
-from tests.processes import wait_until as _wait_until
+from drills.processes import kill as _kill
+from drills.processes import spawn as _spawn
+from drills.processes import wait_until as _wait_until
+from integrations.models import Node, OutboxMessage
+from mes.demo import DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 120
@@ -165,7 +165,7 @@ def test_nothing_is_lost_or_doubled_through_redis_worker_and_erp_failures(tmp_pa
 
 
 # --- The database away, beat stopped: a stack of the test's own --------------------------------
-# PostgreSQL is stopped here, so these tests run a cluster of their own (tests/processes.py),
+# PostgreSQL is stopped here, so these tests run a cluster of their own (drills/processes.py),
 # never the shared server the rest of the suite uses.
 SEED = """
 import json

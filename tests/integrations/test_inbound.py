@@ -106,8 +106,8 @@ def test_master_data_is_created_updated_and_replayed_by_content(client, erp_with
 
 @pytest.mark.django_db
 def test_pulls_bring_master_data_then_orders_from_a_real_fake_erp(db):
+    from drills.fakes.process import running_fake
     from inventory.models import Material
-    from tests.fakes.process import running_fake
 
     seed = {
         "materials": [

@@ -11,6 +11,7 @@ from integrations import reconciliation
 from integrations.models import Discrepancy, Node, ReconciliationRun
 from integrations.reconciliation import (
     SnapshotRow,
+    reader,
     reconciliation_execute,
     reconciliation_run_start,
     snapshot_rows_from_csv_stream,
@@ -81,7 +82,7 @@ def test_stream_reads_the_rows_the_importer_reads(known, erp_node, tmp_path, enc
 
 
 def test_stream_of_a_tab_separated_file_in_chunks(known, tmp_path, monkeypatch):
-    monkeypatch.setattr(reconciliation, "STREAM_CHUNK_ROWS", 2)
+    monkeypatch.setattr(reader, "STREAM_CHUNK_ROWS", 2)
     lines = ["item_code\tlot\tlocation\ton_hand"] + [
         f"100234\tB{i}\tFG-A-01\t{i}" for i in range(7)
     ]

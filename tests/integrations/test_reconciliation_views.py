@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from integrations import reconciliation
 from integrations.models import Discrepancy, Node, ReconciliationRun, RepairPolicy
-from integrations.reconciliation import SnapshotRow, reconciliation_execute
+from integrations.reconciliation import SnapshotRow, reconciliation_execute, submissions
 from integrations.tasks import run_reconciliation
 from inventory.models import StockBalance, StockMovement
 from inventory.services import MovementRequest, stock_move
@@ -341,7 +341,7 @@ def test_a_run_pulls_from_the_configured_nodes(planner, plant, monkeypatch, sett
     assert response.status_code == 302
     run = ReconciliationRun.objects.get()
     monkeypatch.setattr(
-        reconciliation,
+        submissions,
         "snapshot_rows_from_node",
         lambda pulled: [row("0200117", "RM-A-01", 50)] if pulled == node else [],
     )

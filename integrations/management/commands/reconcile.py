@@ -2,6 +2,7 @@ import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from integrations import reconciliation
@@ -66,8 +67,6 @@ class Command(BaseCommand):
         cutoff = parse_datetime(options["cutoff"]) if options["cutoff"] else None
         if options["cutoff"] and cutoff is None:
             raise CommandError("--cutoff is not an ISO date-time")
-        from django.utils import timezone
-
         run, _fresh = reconciliation.reconciliation_run_start(
             trigger=ReconciliationRun.Trigger.COMMAND,
             cutoff_at=cutoff or timezone.now(),
