@@ -23,6 +23,8 @@ One run:
    writes them as JSON under ``benchmarks-out/``.
 
 Traffic goes to 127.0.0.1 only, and every phase is bounded in time.
+The database setup, gunicorn and the CPU meter are shared with the drills
+(``drills/database.py``, ``drills/web_server.py``, ``drills/cpu.py``).
 """
 
 from __future__ import annotations
@@ -35,23 +37,24 @@ import math
 import os
 import random
 import re
-import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from drills.console import logger
+from drills.cpu import CpuMeter
+from drills.database import migrate, pg_connect, reset_database, setup_django
+from drills.paths import BIN, ROOT
+from drills.provenance import code_version
+from drills.web_server import Gunicorn
+
 HERE = Path(__file__).resolve().parent
-BIN = Path(sys.executable).parent
 
 # Targets from the issue.
 SINGLE_TARGET_RATIO = 0.15
@@ -133,79 +136,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def database_url(args, name: str | None = None) -> str:
-    return f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{name or args.db_name}"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def code_version() -> dict:
-    """The commit measured, and whether the work tree had changes on top of it."""
-
-    def git(*command: str) -> str:
-        done = subprocess.run(["git", *command], cwd=ROOT, capture_output=True, text=True)
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    changed = [line[3:] for line in git("status", "--porcelain").splitlines()]
-    commit = git("rev-parse", "--short", "HEAD") or "unknown (not a git work tree)"
-    return {"commit": commit, "changed_files": changed}
-
-
-def log(message: str) -> None:
-    print(f"[bench {datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
+log = logger("bench")
 
 
 # --- Database ---------------------------------------------------------------
-def pg_connect(args, name: str | None = None):
-    import psycopg2
-
-    connection = psycopg2.connect(
-        host=args.pg_host, port=args.pg_port, user=args.pg_user, dbname=name or args.db_name
-    )
-    connection.autocommit = True
-    return connection
-
-
-def reset_database(args) -> None:
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", args.db_name):
-        raise SystemExit(f"unsafe database name: {args.db_name!r}")
-    with contextlib.closing(pg_connect(args, "postgres")) as connection:
-        cursor = connection.cursor()
-        cursor.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{args.db_name}"')
-
-
 def checkpoint(args) -> None:
     """Flush dirty pages now rather than in the middle of the next phase."""
     with contextlib.closing(pg_connect(args)) as connection:
         connection.cursor().execute("CHECKPOINT")
-
-
-def server_environment(args) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url(args),
-        REDIS_URL=args.redis_url,
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        DJANGO_SETTINGS_MODULE="mes.settings",
-        DJANGO_DEBUG="false",
-        LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def migrate(args) -> None:
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity", "0"],
-        cwd=ROOT,
-        env=server_environment(args),
-        check=True,
-    )
 
 
 @dataclass
@@ -223,16 +161,6 @@ class Fixture:
     wide_location_ids: tuple[int, int]
     hot_material_id: int
     hot_location_ids: tuple[int, int]
-
-
-def setup_django(args) -> None:
-    os.environ.update(server_environment(args))
-    # The in-process Django test client speaks as "testserver".
-    os.environ["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1,testserver"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def _id_range(objects) -> tuple[int, int]:
@@ -488,124 +416,6 @@ def run_raw(args, fixture: Fixture) -> list[dict]:
 
 
 # --- CPU accounting ---------------------------------------------------------
-class CpuMeter:
-    """Where the machine's CPU went in a phase, in % of all cores and per operation.
-
-    gunicorn is the server's process tree (each of ``roots`` names its own
-    part); postgres is PostgreSQL's own processes and the backends connected
-    to the bench database (other databases' backends are someone else's
-    load); client is this load generator with its children (pgbench); other
-    is the rest of the machine,
-    where anything else running at the same time shows up. A thread samples
-    the processes a few times a second, so backends that exit during the
-    phase (pgbench's) are counted up to their last sample.
-    """
-
-    INTERVAL = 0.25
-
-    def __init__(
-        self,
-        db_name: str,
-        server_pid: int | None = None,
-        roots: dict[str, int] | None = None,
-        with_children: bool = True,
-    ):
-        """``roots`` names more process trees ``{part: pid}`` (the drill's worker and
-        locust); ``with_children=False`` leaves this process's finished children out of
-        ``client`` (the drill reaps locust, already counted as its own part)."""
-        import psutil
-
-        self.db_name = db_name
-        self.with_children = with_children
-        self.roots = {"gunicorn": server_pid, **(roots or {})}
-        self.parts = (*self.roots, "postgres", "client", "other")
-        self.seconds: dict[str, float] = {}
-        self._first: dict[int, float] = {}
-        self._last: dict[int, tuple[str, float]] = {}
-        self._stop = threading.Event()
-        self._machine_before = psutil.cpu_times()
-        self._client_before = self._client()
-        self._sweep(initial=True)
-        self.started = time.perf_counter()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _client(self) -> float:
-        own = resource.getrusage(resource.RUSAGE_SELF)
-        used = own.ru_utime + own.ru_stime
-        if self.with_children:
-            children = resource.getrusage(resource.RUSAGE_CHILDREN)
-            used += children.ru_utime + children.ru_stime
-        return used
-
-    def _part(self, process, trees: dict[str, set[int]]) -> str | None:
-        for part, pids in trees.items():
-            if process.pid in pids:
-                return part
-        if process.info["name"] not in ("postgres", "postmaster"):
-            return None
-        cmdline = " ".join(process.info["cmdline"] or [])
-        backend = re.match(r"postgres: [^:]+: \S+ (\S+) (\S+\(\d+\)|\[local\])", cmdline)
-        if backend and backend.group(1) != self.db_name:
-            return None
-        return "postgres"
-
-    def _sweep(self, initial: bool = False) -> None:
-        import psutil
-
-        trees: dict[str, set[int]] = {}
-        for part, pid in self.roots.items():
-            if not pid:
-                continue
-            with contextlib.suppress(psutil.Error):
-                root = psutil.Process(pid)
-                trees[part] = {root.pid} | {child.pid for child in root.children(recursive=True)}
-        for process in psutil.process_iter(["name", "cmdline", "cpu_times"]):
-            times = process.info["cpu_times"]
-            part = self._part(process, trees) if times else None
-            if part is None:
-                continue
-            used = times.user + times.system
-            if process.pid not in self._first:
-                self._first[process.pid] = used if initial else 0.0
-            self._last[process.pid] = (part, used)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.INTERVAL):
-            self._sweep()
-
-    def stop(self) -> dict[str, float]:
-        import psutil
-
-        self._stop.set()
-        self._thread.join()
-        self._sweep()
-        elapsed = time.perf_counter() - self.started
-        machine = psutil.cpu_times()
-        busy_before = (
-            sum(self._machine_before)
-            - self._machine_before.idle
-            - getattr(self._machine_before, "iowait", 0.0)
-        )
-        busy = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0) - busy_before
-        used = dict.fromkeys(self.parts, 0.0)
-        used["client"] = self._client() - self._client_before
-        for pid, (part, total) in self._last.items():
-            used[part] += max(total - self._first[pid], 0.0)
-        used["other"] = max(busy - sum(used.values()), 0.0)
-        capacity = elapsed * (os.cpu_count() or 1)
-        self.seconds = {name: round(used[name], 3) for name in self.parts}
-        share = {name: round(100 * used[name] / capacity, 1) for name in self.parts}
-        share["idle"] = round(max(100 - 100 * busy / capacity, 0.0), 1)
-        return share
-
-    def per_operation(self, operations: int) -> dict[str, float]:
-        """CPU milliseconds per operation, per part; little affected by other load."""
-        if not operations:
-            return {}
-        return {name: round(1000 * self.seconds[name] / operations, 3) for name in self.parts}
-
-
 def machine_busy_percent(seconds: float = 2.0) -> float:
     """How busy the machine is before the run (another test suite skews everything)."""
     import psutil
@@ -817,74 +627,6 @@ class Load:
             return "/api/v1/movements/batch/", json.dumps({"items": items}).encode(), None, "batch"
 
         return self._phase(name, clients, seconds, factory)
-
-
-# --- gunicorn ---------------------------------------------------------------
-class Gunicorn:
-    def __init__(self, args, out_dir: Path):
-        self.args = args
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log_path = out_dir / "gunicorn.log"
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def command(self) -> list[str]:
-        command = [
-            str(BIN / "gunicorn"),
-            "mes.wsgi",
-            "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(self.args.workers),
-            "--worker-class", self.args.worker_class,
-            "--log-level", "warning",
-            "--backlog", "2048",
-        ]  # fmt: skip
-        if self.args.worker_class == "gthread":
-            command += ["--threads", str(self.args.threads)]
-        return command
-
-    def start(self) -> None:
-        log(f"starting {' '.join(self.command[1:])}")
-        with open(self.log_path, "w") as log_file:
-            self.process = subprocess.Popen(
-                self.command,
-                cwd=ROOT,
-                env=server_environment(self.args),
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, killed as one
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited; see {self.log_path}")
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(self.base_url + "/healthz", timeout=2) as response,
-            ):
-                if response.status == 200:
-                    return
-            time.sleep(0.2)
-        raise RuntimeError("gunicorn did not answer /healthz within 60 s")
-
-    def worker_pids(self) -> list[int]:
-        import psutil
-
-        if self.process is None:
-            return []
-        return [child.pid for child in psutil.Process(self.process.pid).children()]
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
 
 
 def py_spy_profile(args, load: Load, server: Gunicorn, out_dir: Path) -> dict | None:
@@ -1170,7 +912,7 @@ def run(args) -> dict:
     if "raw" not in args.skip:
         report["raw"] = run_raw(args, fixture)
 
-    server = Gunicorn(args, out_dir)
+    server = Gunicorn(args, out_dir, log)
     report["gunicorn"] = " ".join(server.command[1:]).replace(str(server.port), "<port>")
     try:
         server.start()

@@ -1,4 +1,4 @@
-"""``python manage.py fault_drill``: the fault drill (logic in ``tests/load/fault_drill.py``)."""
+"""``python manage.py fault_drill``: the fault drill (``drills/fault/``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from tests.load import fault_drill
+from drills.fault.options import add_arguments
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        fault_drill.add_arguments(parser)
+        add_arguments(parser)
 
     def handle(self, *args, **options):
         # A process of its own: the drill configures Django for its own database.
@@ -30,9 +30,7 @@ class Command(BaseCommand):
         ]  # fmt: skip
         if options["quick"]:
             argv.append("--quick")
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.load.fault_drill", *argv], cwd=settings.BASE_DIR
-        )
+        done = subprocess.run([sys.executable, "-m", "drills.fault", *argv], cwd=settings.BASE_DIR)
         if done.returncode:
             raise CommandError(
                 f"the fault drill failed a check or could not run (exit {done.returncode})"

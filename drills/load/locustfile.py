@@ -1,6 +1,6 @@
 """The load drill's traffic: scanners on the floor, planners at their desks, the ERP.
 
-Run by ``python manage.py drill`` (``tests/load/drill.py``), which prepares the
+Run by ``python manage.py drill`` (``drills/load/``), which prepares the
 data and passes two files in the environment:
 
 - ``DRILL_FIXTURE``: JSON written by the drill (tokens, work orders per worker

@@ -1,4 +1,4 @@
-"""``python manage.py drill``: the load drill (logic in ``tests/load/drill.py``)."""
+"""``python manage.py drill``: the load drill (``drills/load/``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from tests.load import drill
+from drills.load.options import add_arguments
 
 
 class Command(BaseCommand):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        drill.add_arguments(parser)
+        add_arguments(parser)
 
     def handle(self, *args, **options):
         # A process of its own: the drill configures Django for its own database.
@@ -30,9 +30,7 @@ class Command(BaseCommand):
                 "redis_url", "out",
             )
         ]  # fmt: skip
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.load.drill", *argv], cwd=settings.BASE_DIR
-        )
+        done = subprocess.run([sys.executable, "-m", "drills.load", *argv], cwd=settings.BASE_DIR)
         if done.returncode:
             raise CommandError(
                 f"the drill failed its budgets or could not run (exit {done.returncode})"

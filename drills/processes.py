@@ -1,7 +1,7 @@
 """Real processes for the fault drills: a PostgreSQL cluster and a Redis of their own.
 
-Used by ``tests/integrations/test_fault_drills.py``, the load drill
-(``tests/load/drill.py``) and the fault drill (``tests/load/fault_drill.py``).
+Used by the load drill (``drills/load/``), the fault drill (``drills/fault/``) and
+``tests/integrations/test_fault_drills.py``.
 Everything listens on a free port of 127.0.0.1 and lives in a folder of its
 own, so stopping it disturbs nobody else's database or broker. Every process
 is started in its own process group and killed as one.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -20,7 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import psycopg2
+
+from drills.paths import ROOT
 
 
 def free_port() -> int:
@@ -141,8 +144,6 @@ def postgres_cluster_available() -> bool:
     if postgres_bin_dir() is None:
         return False
     if os.geteuid() == 0:
-        import pwd
-
         try:
             pwd.getpwnam("postgres")
         except KeyError:
@@ -204,8 +205,6 @@ class PostgresCluster:
         return self._run("pg_ctl", "-D", str(self.data), "status", check=False).returncode == 0
 
     def accepts_connections(self) -> bool:
-        import psycopg2
-
         try:
             psycopg2.connect(
                 host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
@@ -216,8 +215,6 @@ class PostgresCluster:
         return True
 
     def create_database(self, name: str) -> str:
-        import psycopg2
-
         connection = psycopg2.connect(
             host="127.0.0.1", port=self.port, user="postgres", dbname="postgres"
         )

@@ -2,7 +2,7 @@
 
 Standard library only, so it runs without the project installed::
 
-    python -m tests.fakes --kind erp --port 8101 --seed tests/fakes/demo_erp.json
+    python -m drills.fakes --kind erp --port 8101 --seed drills/fakes/demo_erp.json
 
 The MES side:
 

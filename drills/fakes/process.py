@@ -22,7 +22,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from drills.paths import ROOT
+
+# The demo data of each fake (package data: shipped with the installed package).
+DEMO_SEEDS = {
+    kind: Path(__file__).resolve().parent / f"demo_{kind}.json" for kind in ("erp", "wms")
+}
 START_TIMEOUT = 10.0
 _LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
 # Never through a proxy, whatever the environment says: the fakes are local.
@@ -62,7 +67,8 @@ class FakeProcess:
         """Start (or restart) the fake, on the same port after the first start."""
         if self.running:
             return
-        args = [sys.executable, "-m", "tests.fakes", "--kind", self.kind, "--port", str(self.port)]
+        args = [sys.executable, "-m", "drills.fakes", "--kind", self.kind]
+        args += ["--port", str(self.port)]
         if self.token:
             args += ["--token", self.token]
         if self.seed_file:

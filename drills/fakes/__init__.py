@@ -1,0 +1,1 @@
+"""Fake ERP and WMS servers for ``make run``, the drills and the tests (see ``server.py``)."""

@@ -1,0 +1,6 @@
+"""``python -m drills.fakes.wms --port N [--token T] [--seed FILE] [--state FILE]``."""
+
+from drills.fakes.server import main
+
+if __name__ == "__main__":
+    main(kind="wms")

@@ -1,0 +1,99 @@
+"""The load drill once Django is set up for its database: seed, start, load, read back."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import time
+
+from django.db import connection
+
+from drills.console import drill_log as log
+from drills.cpu import CpuMeter
+from drills.load.files import RunFiles
+from drills.load.integrity import integrity_check
+from drills.load.results import (
+    budgets,
+    judge,
+    ramp_up_summary,
+    read_failures,
+    read_history,
+    read_stats,
+    resource_peaks,
+)
+from drills.load.sampler import Sampler
+from drills.load.seed import point_nodes_at, seed, wait_for_seed_deliveries
+from drills.load.stack import Stack
+from drills.load.traffic import run_locust, start_reconciliation
+
+
+def exercise(options, report: dict, files: RunFiles) -> None:
+    """Load the stack (its own, or ``--target``) and fill ``report`` with the results."""
+    stack = None if options.target else Stack(options, files.out_dir)
+    sampler = Sampler(options)
+    try:
+        if stack is None:
+            base_url = options.target.rstrip("/")
+            shutil.copyfile(options.fixture, files.fixture)
+        else:
+            base_url = start_own_stack(options, stack, files)
+        sampler.start()
+        load(options, report, base_url, stack, files, sampler)
+    finally:
+        sampler.stop()
+        if stack is not None:
+            log("stopping gunicorn, worker and fakes")
+            stack.stop()
+    report.setdefault("samples", sampler.samples)
+    read_results(options, report, files)
+
+
+def start_own_stack(options, stack: Stack, files: RunFiles) -> str:
+    """Seed the traffic's data, start the stack on it; returns the web app's URL."""
+    files.fixture.write_text(json.dumps(seed(options)))
+    connection.close()
+    stack.start_fakes()
+    point_nodes_at(stack.fakes)
+    stack.start()
+    wait_for_seed_deliveries()
+    return stack.base_url
+
+
+def load(options, report: dict, base_url: str, stack, files: RunFiles, sampler) -> None:
+    """Locust for ``--duration``, the reconciliation part-way, CPU measured by part."""
+    locust = run_locust(options, base_url, files.fixture, files.keys_log, files.csv_prefix)
+    meter = CpuMeter(
+        options.db_name,
+        stack.server.process.pid if stack is not None else None,
+        roots={"worker": stack.worker.pid if stack is not None else None, "locust": locust.pid},
+        with_children=False,
+    )
+    try:
+        time.sleep(min(options.duration / 3, 30))
+        if stack is not None:
+            log("reconciliation started in the background")
+            start_reconciliation()
+        locust.wait(timeout=options.duration + 90)
+    finally:
+        if locust.poll() is None:
+            os.killpg(locust.pid, signal.SIGTERM)
+            locust.wait(timeout=20)
+    report["samples"] = sampler.stop()
+    report["cpu_percent_by_part"] = meter.stop()
+    report["cpu_seconds_by_part"] = meter.seconds
+
+
+def read_results(options, report: dict, files: RunFiles) -> None:
+    """Locust's statistics, the resources, the integrity check and the verdict."""
+    report["endpoints"], report["total"] = read_stats(files.csv_prefix)
+    report["history"] = read_history(files.csv_prefix)
+    report["ramp_up"] = ramp_up_summary(report["history"], options.users)
+    report["failures"] = read_failures(files.csv_prefix)
+    report["resources"] = resource_peaks(report["samples"])
+    report["integrity"] = None if options.target else integrity_check(files.keys_log)
+    report["budgets"] = budgets()
+    report["verdict"] = judge(
+        report["endpoints"], report["total"], report["integrity"], report["budgets"]
+    )

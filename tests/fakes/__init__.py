@@ -1,1 +1,0 @@
-"""Fake ERP and WMS servers for tests and the demo (see ``server.py``)."""

@@ -1,6 +1,0 @@
-"""``python -m tests.fakes.erp --port N [--token T] [--seed FILE] [--state FILE]``."""
-
-from tests.fakes.server import main
-
-if __name__ == "__main__":
-    main(kind="erp")
