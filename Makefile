@@ -35,6 +35,7 @@ test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
+	$(BIN)/lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run

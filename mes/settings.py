@@ -313,7 +313,7 @@ MES_FLOOR_REQUIRE_DEVICE_TOKEN = env.bool("MES_FLOOR_REQUIRE_DEVICE_TOKEN", defa
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # A floor device token is refused (401 FLR-025) everywhere but the floor endpoints.
-        "workorders.floor_auth.DeviceTokenRefused",
+        "floor.auth.DeviceTokenRefused",
         # Token next: an anonymous API call then gets 401 with a challenge, not 403.
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",

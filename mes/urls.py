@@ -5,7 +5,6 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from mes import api, views
-from monitoring import views as monitoring_views
 
 admin.site.site_header = _("MES administration")
 admin.site.site_title = _("MES admin")
@@ -22,9 +21,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", monitoring_views.healthz, name="healthz"),
-    path("readyz", monitoring_views.readyz, name="readyz"),
-    path("metrics", monitoring_views.metrics, name="metrics"),
+    path("", include("monitoring.urls_probes")),  # /healthz, /readyz, /metrics
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -32,7 +29,7 @@ urlpatterns = [
     path("work-orders/", include("workorders.urls")),
     path("integrations/", include("integrations.urls")),
     path("monitoring/", include("monitoring.urls")),
-    path("", include("workorders.floor_urls")),  # /floor/ and /api/v1/floor/
+    path("", include("floor.urls")),  # /floor/ and /api/v1/floor/
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
