@@ -2,7 +2,8 @@
 
 Registered from ``MesConfig.ready``. Every save and delete of these models,
 from the admin, the API or an import, writes a ``LogEntry`` with the actor
-(the signed-in user, through ``AuditlogMiddleware``; none for tasks) and each
+(the signed-in user, through ``AuditlogMiddleware``, or the owner of the API
+token the request came with, through ``audit_actor_adopt``; none for tasks) and each
 changed field's old and new value. Fields the system updates on its own (a
 node's delivery status) are left out, so that only people's changes are logged;
 secrets are never logged. Supervisors read the log in the admin.
@@ -10,6 +11,7 @@ secrets are never logged. Supervisors read the log in the admin.
 
 from __future__ import annotations
 
+from auditlog.context import auditlog_value
 from auditlog.registry import auditlog
 from django.apps import apps
 
@@ -43,6 +45,8 @@ AUDITED_MODELS: dict[str, dict] = {
     "monitoring.NotificationChannel": {},
     "monitoring.NotificationRule": {},
     "monitoring.StallThreshold": {},
+    # Created and revoked by people; the key's hash and the last use are not logged.
+    "mes.ApiToken": {"exclude_fields": ["key_hash", "last_used_at"]},
 }
 
 
@@ -51,3 +55,15 @@ def register_audited_models() -> None:
         model = apps.get_model(label)
         if not auditlog.contains(model):
             auditlog.register(model, **options)
+
+
+def audit_actor_adopt(user) -> None:
+    """Make ``user`` the actor of the entries the current request still writes, when
+    ``AuditlogMiddleware`` found nobody signed in: an API token is checked by DRF,
+    after the middleware ran (``mes.authentication``). A session's actor is kept."""
+    try:
+        context = auditlog_value.get()
+    except LookupError:  # no request (a task, a command): no actor to set
+        return
+    if context.get("actor") is None:
+        context["actor"] = user
