@@ -1,13 +1,13 @@
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from integrations.errors import IMPORT_FILE_TOO_LARGE
 from integrations.models import InboundFile, Node
 from mes.errors import API_VALIDATION, ApplicationError
-
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 class FileImportForm(forms.Form):
@@ -17,11 +17,13 @@ class FileImportForm(forms.Form):
     kind = forms.ChoiceField(label=_("What the file holds"), choices=InboundFile.Kind.choices)
     file = forms.FileField(label=_("File (CSV, TSV or XLSX)"))
 
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("The file is larger than 20 MB."))
-        return upload
+
+def check_upload_sizes(files) -> None:
+    """413 ``INT-114`` for any uploaded file over ``MES_IMPORT_MAX_BYTES``, before one is read."""
+    limit = settings.IMPORT_MAX_BYTES
+    for _name, uploads in files.lists():
+        if any(upload.size > limit for upload in uploads):
+            raise ApplicationError(IMPORT_FILE_TOO_LARGE, extra={"limit_bytes": limit})
 
 
 def form_error(form: forms.Form) -> ApplicationError:
@@ -34,20 +36,12 @@ def form_error(form: forms.Form) -> ApplicationError:
     )
 
 
-class _SnapshotFileField(forms.FileField):
-    def clean(self, data, initial=None):
-        upload = super().clean(data, initial)
-        if upload and upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("The file is larger than 20 MB."))
-        return upload
-
-
 CUTOFF_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 
 
 class ReconciliationStartForm(forms.Form):
-    erp_file = _SnapshotFileField(label=_("ERP stock file"), required=False)
-    wms_file = _SnapshotFileField(label=_("WMS stock file"), required=False)
+    erp_file = forms.FileField(label=_("ERP stock file"), required=False)
+    wms_file = forms.FileField(label=_("WMS stock file"), required=False)
     pull_from_nodes = forms.BooleanField(
         label=_("Pull from the configured ERP and WMS"),
         required=False,

@@ -7,30 +7,44 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 
 from mes.errors import (
+    API_MALFORMED,
     API_NOT_FOUND,
     API_PERMISSION_DENIED,
     DATABASE_RETRY_AFTER_SECONDS,
+    SEC_CSRF_FAILED,
     SYS_DATABASE_UNAVAILABLE,
     SYS_INTERNAL,
     ErrorCode,
     database_unavailable_logged,
     is_database_unavailable,
     json_error_response,
+    request_error,
 )
 
 
-def _respond(request, error: ErrorCode):
+def respond(request, error: ErrorCode):
     if request.path.startswith("/api/"):
         return json_error_response(error)
     return render(request, "mes/error.html", {"error": error}, status=error.http_status)
 
 
+def bad_request(request, exception=None):
+    """A request Django would not read (``SuspiciousOperation``): a body over the size
+    limit is 413 ``API-012``, too many fields 400 ``API-013``, anything else ``API-006``."""
+    return respond(request, request_error(exception) or API_MALFORMED)
+
+
+def csrf_failure(request, reason=""):
+    """``CSRF_FAILURE_VIEW``: a form without a valid CSRF token, 403 ``SEC-002``."""
+    return respond(request, SEC_CSRF_FAILED)
+
+
 def permission_denied(request, exception=None):
-    return _respond(request, API_PERMISSION_DENIED)
+    return respond(request, API_PERMISSION_DENIED)
 
 
 def not_found(request, exception=None):
-    return _respond(request, API_NOT_FOUND)
+    return respond(request, API_NOT_FOUND)
 
 
 def server_error(request):
@@ -38,7 +52,7 @@ def server_error(request):
     exc = sys.exc_info()[1]
     if is_database_unavailable(exc):
         return database_unavailable(request, exc)
-    return _respond(request, SYS_INTERNAL)
+    return respond(request, SYS_INTERNAL)
 
 
 def database_unavailable(request, exc: BaseException):

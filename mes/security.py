@@ -1,13 +1,16 @@
-"""Answers of the security layer that people see: the sign-in lockout page."""
+"""Answers of the security layer that people see: the sign-in lockout page, and
+the refusal of a request body over the size limit."""
 
 from __future__ import annotations
 
 from axes.backends import AxesStandaloneBackend
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from mes.errors import SEC_LOGIN_LOCKED
+from mes.error_views import respond
+from mes.errors import API_REQUEST_TOO_LARGE, SEC_LOGIN_LOCKED
 
 
 def lockout_response(
@@ -35,3 +38,23 @@ class LockoutBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+class RequestSizeLimitMiddleware:
+    """413 ``API-012`` for a request whose declared body is over ``MES_REQUEST_MAX_BYTES``,
+    before anything reads it: Django would otherwise spool a huge upload to disk first
+    (the CSRF check reads the form). Each file is then checked against its own limit."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.REQUEST_MAX_BYTES:
+            response = respond(request, API_REQUEST_TOO_LARGE)
+            response["Connection"] = "close"  # the body is not read
+            return response
+        return self.get_response(request)

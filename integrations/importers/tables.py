@@ -2,7 +2,10 @@
 
 CSV/TSV text may be UTF-8 with or without BOM, UTF-16 with BOM or
 GB18030/GBK, separated by comma, semicolon or tab; anything else is refused
-rather than guessed (INT-101).
+rather than guessed (INT-101). An XLSX is a zip archive: its list of parts is
+checked before openpyxl opens it, and one that would unpack to more than
+``XLSX_MAX_UNCOMPRESSED_BYTES`` in all, or has a part compressed more than
+``XLSX_MAX_COMPRESSION_RATIO`` to 1 (a zip bomb), is refused (INT-113).
 """
 
 from __future__ import annotations
@@ -11,22 +14,29 @@ import codecs
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
 import openpyxl
+from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from integrations import errors
 from mes.errors import ApplicationError
+from mes.task_guard import TIME_LIMIT_EXCEPTIONS
 
 DELIMITERS = (",", ";", "\t")
 SNIFF_CHARS = 64 * 1024
 
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the pre-2007 .xls format
+# Parts of an XLSX; a workbook has a dozen or so, one per sheet and a few more.
+XLSX_MAX_PARTS = 10_000
+# Small parts (styles, relationships) may compress well without unpacking to much.
+XLSX_RATIO_MIN_BYTES = 1024 * 1024
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
@@ -52,7 +62,8 @@ def read_table(data: bytes, filename: str = "") -> Table:
 
     Raises ``ApplicationError`` (INT-101) when the file cannot be read
     without guessing: an encoding that is neither UTF-8, UTF-16 with BOM nor
-    GB18030, binary content, the pre-2007 .xls format, a broken XLSX.
+    GB18030, binary content, the pre-2007 .xls format, a broken XLSX; INT-113
+    for an XLSX that would unpack to too much (:func:`check_xlsx_size`).
     """
     suffix = filename.rsplit(".", 1)[-1].casefold() if "." in filename else ""
     if data.startswith(XLSX_MAGIC):
@@ -73,9 +84,42 @@ def read_table(data: bytes, filename: str = "") -> Table:
     return Table(rows=rows, encoding=encoding, delimiter=delimiter)
 
 
+def _too_large(reason: str) -> ApplicationError:
+    error = errors.IMPORT_XLSX_TOO_LARGE
+    return ApplicationError(error, message=format_lazy("{} ({})", error.message, reason))
+
+
+def check_xlsx_size(data: bytes) -> None:
+    """Refuse (INT-113) an XLSX that would unpack to too much, from its list of parts alone.
+
+    Python's zipfile never unpacks a part beyond the size the list states, so
+    these sizes bound what openpyxl can read.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise _unreadable(_("not a valid XLSX file")) from exc
+    megabyte = 1024 * 1024
+    limit = settings.XLSX_MAX_UNCOMPRESSED_BYTES
+    total = sum(part.file_size for part in parts)
+    if len(parts) > XLSX_MAX_PARTS:
+        raise _too_large(f"{len(parts)} parts > {XLSX_MAX_PARTS}")
+    if total > limit:
+        raise _too_large(f"{total // megabyte} MB > {limit // megabyte} MB")
+    ratio_limit = settings.XLSX_MAX_COMPRESSION_RATIO
+    for part in parts:
+        ratio = part.file_size / max(part.compress_size, 1)
+        if part.file_size > XLSX_RATIO_MIN_BYTES and ratio > ratio_limit:
+            raise _too_large(f"{part.filename}: {ratio:.0f}:1 > {ratio_limit:.0f}:1")
+
+
 def _read_xlsx(data: bytes) -> list[list[str]]:
+    check_xlsx_size(data)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except TIME_LIMIT_EXCEPTIONS:
+        raise
     except Exception as exc:  # a broken archive raises many kinds (zip, XML, key errors)
         raise _unreadable(_("not a valid XLSX file")) from exc
     try:
@@ -86,6 +130,8 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
             [_xlsx_value_text(value) for value in row]
             for row in sheet.iter_rows(min_row=1, values_only=True)
         ]
+    except TIME_LIMIT_EXCEPTIONS:
+        raise  # the task stops; it is not the file's fault
     except Exception as exc:
         raise _unreadable(_("not a valid XLSX file")) from exc
     finally:
