@@ -5,7 +5,8 @@ still signs in with a badge or PIN, and that session says who acts. So a floor
 request with a device token is authenticated as the signed-in worker, with
 the device as ``request.auth`` (recorded with every action). A badge sign-in
 made with a device token remembers the device in the session: revoking the
-device ends that session's floor access too.
+device ends that session (``floor.middleware``; the check here stays for a
+session the middleware has not seen).
 
 Everywhere else the token is refused (``DeviceTokenRefused`` is the first of
 the API's default authenticators): a device token never carries a person's
@@ -21,18 +22,18 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import (
     BaseAuthentication,
     SessionAuthentication,
-    TokenAuthentication,
     get_authorization_header,
 )
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 
 from floor import errors, services
+from floor.services import SESSION_DEVICE_KEY
+from mes.authentication import ApiTokenAuthentication
 from mes.errors import API_NOT_AUTHENTICATED, ApplicationError
 from workorders.models import FloorDevice
 
 KEYWORD = "Device"
-SESSION_DEVICE_KEY = "floor_device"
 
 
 class DeviceAuthenticationFailed(ApplicationError, AuthenticationFailed):
@@ -83,8 +84,9 @@ class FloorDeviceAuthentication(SessionAuthentication):
         try:
             if token is not None:
                 device = services.floor_device_for_token(token)
-            elif bound is not None:
-                device = services.floor_device_active(bound)
+            elif bound is not None:  # checked already by the middleware, or here
+                device = getattr(request._request, "floor_device", None)
+                device = device or services.floor_device_active(bound)
             else:
                 return None  # no device: the API token or the session, as before
         except ApplicationError as refused:
@@ -108,7 +110,7 @@ class DeviceTokenRefused(BaseAuthentication):
         return None
 
     def authenticate_header(self, request):
-        return TokenAuthentication.keyword  # the API's challenge stays the API token's
+        return ApiTokenAuthentication.keyword  # the API's challenge stays the API token's
 
 
 class FloorDeviceRequired(BasePermission):
@@ -120,7 +122,7 @@ class FloorDeviceRequired(BasePermission):
         return True
 
 
-FLOOR_AUTHENTICATION = [FloorDeviceAuthentication, TokenAuthentication, SessionAuthentication]
+FLOOR_AUTHENTICATION = [FloorDeviceAuthentication, ApiTokenAuthentication, SessionAuthentication]
 
 
 class FloorDeviceScheme(OpenApiAuthenticationExtension):

@@ -6,9 +6,11 @@ A worker claims it before sending (``claimed_until``), so two workers never
 send it at once. A failure schedules the next attempt after the policy's
 delay (the first retry time, then doubling; jitter only ever adds, up to
 10 %; capped below the broker's visibility timeout); after the last attempt
-the row is dead and its owner raises the incident. The sweeper re-enqueues
-due rows whose task was lost (broker down, worker killed), and a replay gives
-dead rows a new round of attempts.
+the row is dead and its owner raises the incident. When the target answers
+again, its owner releases the rows waiting out a retry delay at once
+(``retry_now``: a circuit that closes). The sweeper re-enqueues due rows whose
+task was lost (broker down, worker killed), and a replay gives dead rows a new
+round of attempts.
 
 What is sent, to whom, and what a failure means stay with the owner
 (``integrations.services.outbox``, ``monitoring.services.notifications``).
@@ -142,17 +144,46 @@ class DeliveryQueue:
             transaction.on_commit(lambda: self.enqueue(row.pk, countdown=delay))
         return delay
 
-    # --- Lost tasks and replays -------------------------------------------------------------
-    def sweep(self, *, now: datetime, grace_seconds: float) -> int:
-        """Re-enqueue pending rows well past due whose task was lost; returns how many."""
-        due = list(
-            self.model.objects.filter(
-                state=self.pending, next_attempt_at__lte=now - timedelta(seconds=grace_seconds)
+    def retry_now(self, rows: models.QuerySet, *, now: datetime, limit: int = SWEEP_BATCH) -> int:
+        """Release the rows of ``rows`` that wait out a retry delay: due now, enqueued in
+        order after commit; returns how many. What a queue does when its target answers
+        again (a circuit that closes), so that a recovered target catches up at once
+        rather than each row after its own delay. Rows a worker holds are left to it."""
+        unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+        waiting = list(
+            rows.filter(unclaimed, state=self.pending, attempts__gt=0, next_attempt_at__gt=now)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if waiting:
+            self.model.objects.filter(unclaimed, pk__in=waiting, state=self.pending).update(
+                next_attempt_at=now
             )
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            self.enqueue_after_commit(waiting)
+        return len(waiting)
+
+    # --- Lost tasks and replays -------------------------------------------------------------
+    def sweep(
+        self, *, now: datetime, grace_seconds: float, rows: models.QuerySet | None = None
+    ) -> int:
+        """Re-enqueue pending rows well past due whose task was lost; returns how many.
+
+        ``rows`` narrows the search (the outbox: only the first undelivered message of
+        each aggregate, the only one that can go). A swept row becomes due again only
+        after another grace period, so a long queue is not flooded with its repeats.
+        """
+        rows = self.model.objects.all() if rows is None else rows
+        unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+        due = list(
+            rows.filter(
+                unclaimed,
+                state=self.pending,
+                next_attempt_at__lte=now - timedelta(seconds=grace_seconds),
+            )
             .order_by("pk")
             .values_list("pk", flat=True)[:SWEEP_BATCH]
         )
+        self.model.objects.filter(pk__in=due, state=self.pending).update(next_attempt_at=now)
         for row_id in due:
             self.enqueue(row_id)
         return len(due)

@@ -18,7 +18,7 @@ from drills.fault.probes import Prober, ReadinessPoller
 from drills.fault.readings import (
     incidents_between,
     outbox_state,
-    retry_soon_and_often,
+    retry_without_dead_letters,
     unresolved_system_incidents,
 )
 from drills.fault.report import load_totals
@@ -63,7 +63,7 @@ def prepare_data(stack: FaultStack, options) -> dict:
     seed_options = argparse.Namespace(users=options.users, duration=int(load_seconds(options)))
     fixture = seed(seed_options)
     point_nodes_at(stack.fakes)
-    retry_soon_and_often()
+    retry_without_dead_letters()
     fresh_connection()
     return fixture
 

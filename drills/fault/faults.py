@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 from drills.console import fault_drill_log as log
 from drills.database import fresh_connection
+from drills.fault.options import RECOVERY_SECONDS, erp_recovery_bound
 from drills.fault.probes import Prober
 from drills.fault.readings import (
     erp_backlog_empty,
     erp_delivery_failures,
+    erp_retry_policy,
     heartbeat_seen,
     incident_open,
     incidents_between,
@@ -139,13 +141,20 @@ class FaultSequence:
         time.sleep(self.options.outage)
         fresh_connection()
         fault["failed_attempts_meanwhile"], fault["node_last_error"] = erp_delivery_failures()
+        first_retry, retries = erp_retry_policy()
+        fault["retry_policy"] = (
+            f"first retry after {first_retry:.0f} s, doubling, {retries} retries"
+        )
+        fault["bound_s"] = erp_recovery_bound(self.options.outage, first_retry, retries)
         erp.start()
 
         def backlog_empty() -> bool:
             fresh_connection()
             return erp_backlog_empty()
 
-        self._recover(fault, backlog_empty, "the ERP's backlog to be delivered")
+        # Waits past the bound (the check fails then) rather than stopping the run.
+        timeout = 2 * fault["bound_s"]
+        self._recover(fault, backlog_empty, "the ERP's backlog to be delivered", timeout)
         self._window(fault, started)
         return fault
 
@@ -158,12 +167,14 @@ class FaultSequence:
             time.sleep(interval)
         return samples
 
-    def _recover(self, fault: dict, predicate, what: str) -> None:
+    def _recover(
+        self, fault: dict, predicate, what: str, timeout: float = RECOVERY_SECONDS
+    ) -> None:
         def recovered() -> bool:
             self.stack.supervise(fault["fault"])
             return predicate()
 
-        fault["recovered_in_s"] = round(wait_until(recovered, 90, what, 0.5), 1)
+        fault["recovered_in_s"] = round(wait_until(recovered, timeout, what, 0.5), 1)
 
     def _window(self, fault: dict, started: datetime) -> None:
         """Incidents first seen from the fault until it recovered; their state is read

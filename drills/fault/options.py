@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from drills.paths import ROOT
+from mes.delivery import MAX_COUNTDOWN_SECONDS
 
 PROG = "python -m drills.fault"
 DB_NAME = "mes_fault_drill"
@@ -18,6 +19,25 @@ EXPECTED_INCIDENTS = {
     "beat": ["MON-004"],
     "erp": [],  # retries below the node's limit raise nothing; a dead letter would (INT-005)
 }
+
+
+RECOVERY_SECONDS = 90  # how long a fault other than the ERP's may take to recover
+CATCH_UP_SECONDS = 30  # the ERP's backlog, sent once its circuit has closed
+
+
+def erp_recovery_bound(outage: float, first_retry: float, retries: int) -> float:
+    """How long after its restart the ERP's backlog may take, from the retry policy.
+
+    Without new messages, the first delivery after the restart is the earliest
+    retry that falls due then: no later than the longest delay a message can be
+    waiting out. The last delay scheduled during an outage of ``outage`` seconds
+    is at most ``outage + first_retry`` (the delays double from the first), never
+    more than the policy's last delay or the engine's cap, plus 10 % jitter. That
+    delivery closes the node's circuit: the rest of the backlog is released at
+    once and gets ``CATCH_UP_SECONDS``. New messages (the load) close it sooner.
+    """
+    longest = min(outage + first_retry, first_retry * 2 ** max(retries - 1, 0))
+    return round(min(longest, MAX_COUNTDOWN_SECONDS) * 1.1 + CATCH_UP_SECONDS, 1)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -90,9 +90,17 @@ def outbox_rows(node_name: str) -> list[tuple[int, object, str]]:
     )
 
 
-def retry_soon_and_often() -> None:
-    """Retry soon and often enough that an outage of the ERP never makes a dead letter."""
-    Node.objects.update(first_retry_seconds=1, max_retries=30, timeout_seconds=3)
+def retry_without_dead_letters() -> None:
+    """The nodes keep their own first retry delay (30 s by default, doubling), and retry
+    often enough that an outage of the ERP never makes a dead letter."""
+    Node.objects.update(max_retries=30, timeout_seconds=3)
+
+
+def erp_retry_policy() -> tuple[float, int]:
+    """The ERP node's first retry delay (s) and number of retries."""
+    fresh_connection()
+    node = Node.objects.get(name="erp")
+    return float(node.first_retry_seconds), node.max_retries
 
 
 def floor_transition_counts() -> dict:

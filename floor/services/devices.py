@@ -10,7 +10,9 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from importlib import import_module
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +29,11 @@ logger = logging.getLogger("workorders.floor")
 REGISTER_DEVICES = "workorders.add_floordevice"
 MANAGE_DEVICES = "workorders.change_floordevice"
 LAST_SEEN_EVERY = timedelta(minutes=1)  # at most one write per device and minute
+# The session keys of a floor sign-in (``floor.middleware``): a floor session, and the
+# hash of the device token it was signed in with.
+SESSION_FLOOR_KEY = "floor_session"
+SESSION_DEVICE_KEY = "floor_device"
+SESSION_SCAN_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -81,11 +88,16 @@ def floor_device_register(*, actor, name: str, note: str = "") -> IssuedDeviceTo
 def floor_device_token_rotate(*, actor, device_id: int) -> IssuedDeviceToken:
     """Issue a new token for a device (also one that was revoked).
 
-    The previous token stops working at once (``FLR-022``); the new one is
-    returned once and only its SHA-256 is stored.
+    The previous token stops working at once (``FLR-022``) and the sessions
+    signed in with it end; the new one is returned once and only its SHA-256
+    is stored.
     """
     authorize(actor, MANAGE_DEVICES)
-    return _issue_token(actor, _locked_device(device_id))
+    device = _locked_device(device_id)
+    replaced = device.token_hash
+    issued = _issue_token(actor, device)
+    device_sessions_end(replaced)
+    return issued
 
 
 @transaction.atomic
@@ -93,7 +105,8 @@ def floor_device_revoke(*, actor, device_id: int) -> FloorDevice:
     """Stop a device's token at once; revoking twice changes nothing.
 
     The hash stays, so the device is told it was revoked (``FLR-023``) rather
-    than that its token is unknown, and sessions signed in on it end too.
+    than that its token is unknown; the sessions signed in on it are deleted
+    (:func:`device_sessions_end`), or end on their next request.
     """
     authorize(actor, MANAGE_DEVICES)
     device = _locked_device(device_id)
@@ -103,7 +116,32 @@ def floor_device_revoke(*, actor, device_id: int) -> FloorDevice:
         device.revoked_by = actor
         device.save()
         logger.info("floor device revoked", extra={"device": device.name})
+    device_sessions_end(device.token_hash)
     return device
+
+
+def device_sessions_end(token_hash: str) -> int:
+    """Delete the sessions signed in with this token where the session store can be
+    searched (the database, also behind a cache); returns how many. Sessions kept
+    elsewhere (the cache, signed cookies) end on their next request (``floor.middleware``).
+    """
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    if not token_hash or not hasattr(store_class, "get_model_class"):
+        return 0
+    decoder = store_class()
+    ended = [
+        key
+        for key, data in store_class.get_model_class()
+        .objects.filter(expire_date__gt=timezone.now())
+        .values_list("session_key", "session_data")
+        .iterator(chunk_size=SESSION_SCAN_BATCH)
+        if decoder.decode(data).get(SESSION_DEVICE_KEY) == token_hash
+    ]
+    for key in ended:
+        store_class(session_key=key).delete()
+    if ended:
+        logger.info("floor device sessions ended", extra={"sessions": len(ended)})
+    return len(ended)
 
 
 def _device_checked(device: FloorDevice | None) -> FloorDevice:

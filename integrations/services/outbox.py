@@ -7,8 +7,10 @@ active node subscribed to the event; messages of one (node, aggregate) go out
 in order (a message waits while an older one of its aggregate is
 undelivered); the receiver deduplicates by message id in case a worker dies
 after sending; retries follow the node's policy (first after 30 s by default,
-doubling, at most 3); a dead letter raises an A incident and a supervisor can
-replay it.
+doubling, at most 3), but the first delivery that succeeds after failures
+releases every message of that node waiting out a retry delay at once (the
+circuit closes), so a recovered node catches up in seconds; a dead letter
+raises an A incident and a supervisor can replay it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from integrations import errors, transports
@@ -73,6 +76,7 @@ class DeliveryOutcome:
     status: str  # delivered, retry, dead, waiting, skipped
     retry_in: float | None = None
     error_code: str = ""
+    released: int = 0  # waiting messages of the node sent at once (the circuit closed)
 
 
 def outbox_message_deliver(*, message_id: int, now: datetime | None = None) -> DeliveryOutcome:
@@ -106,7 +110,19 @@ def outbox_message_deliver(*, message_id: int, now: datetime | None = None) -> D
             .values_list("pk", flat=True)[:1]
         )
         OUTBOX.enqueue_after_commit(following)
-    return DeliveryOutcome("delivered")
+        released = 0
+        if message.attempts or _node_was_failing(node):
+            released = OUTBOX.retry_now(OutboxMessage.objects.filter(node=node), now=now)
+    if released:
+        logger.info("%s answers again: %s waiting messages released", node.name, released)
+    return DeliveryOutcome("delivered", released=released)
+
+
+def _node_was_failing(node: Node) -> bool:
+    """The node's last attempt before this one failed: its circuit was open."""
+    return node.last_error_at is not None and (
+        node.last_outbound_success_at is None or node.last_error_at > node.last_outbound_success_at
+    )
 
 
 def _older_undelivered(message: OutboxMessage) -> bool:
@@ -162,9 +178,19 @@ def _record_failure(message: OutboxMessage, failure, now: datetime) -> DeliveryO
 
 
 def outbox_sweep(*, now: datetime | None = None) -> int:
-    """Re-enqueue due messages whose task was lost; returns how many."""
+    """Re-enqueue due messages whose task was lost; returns how many.
+
+    Only the first undelivered message of each (node, aggregate): the ones behind
+    it wait for it anyway and follow it when it is delivered, so a backlog of many
+    messages per aggregate is not sent round the queue once a sweep.
+    """
+    older_undelivered = OutboxMessage.objects.filter(
+        node=OuterRef("node"), aggregate_key=OuterRef("aggregate_key"), pk__lt=OuterRef("pk")
+    ).exclude(state=OutboxMessage.State.DELIVERED)
     return OUTBOX.sweep(
-        now=now or timezone.now(), grace_seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS
+        now=now or timezone.now(),
+        grace_seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS,
+        rows=OutboxMessage.objects.filter(~Exists(older_undelivered)),
     )
 
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from floor.services import devices as floor_services
+from mes.tokens import api_token_create
 from tests.factories import UserFactory
 from tests.floor.conftest import BADGE
 from tests.floor.test_actions_api import action, send, statuses
@@ -151,9 +152,10 @@ def test_revoking_ends_the_sessions_signed_in_on_the_device(client, scanner, wor
 
     floor_services.floor_device_revoke(actor=None, device_id=scanner.device.pk)
 
-    response = client.get(STATE)  # even without the header
+    response = client.get(STATE)  # even without the header: the session was deleted
     assert response.status_code == 401
-    assert response.json()["code"] == "FLR-023"
+    assert response.json()["code"] == "API-002"
+    assert "_auth_user_id" not in client.session
 
 
 def test_a_new_token_does_not_bring_back_sessions_of_the_old_one(client, scanner, worker):
@@ -164,7 +166,9 @@ def test_a_new_token_does_not_bring_back_sessions_of_the_old_one(client, scanner
 
     response = client.get(STATE)
     assert response.status_code == 401
-    assert response.json()["code"] == "FLR-022"
+    assert "_auth_user_id" not in client.session
+    rotated = floor_services.floor_device_token_rotate(actor=None, device_id=scanner.device.pk)
+    assert client.get(STATE, HTTP_AUTHORIZATION=f"Device {rotated.token}").status_code == 401
 
 
 def test_a_rotated_token_replaces_the_old_one(scanner, worker, supervisor):
@@ -244,10 +248,9 @@ def test_every_api_endpoint_but_the_floor_refuses_a_device_token(scanner, worker
 
 
 def test_a_user_api_token_still_reaches_the_floor(worker):
-    from rest_framework.authtoken.models import Token
-
+    key = api_token_create(actor=None, user=worker, name="floor test").key
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=worker).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get(STATE).status_code == 200
 
 

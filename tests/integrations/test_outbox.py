@@ -2,6 +2,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -162,3 +163,89 @@ def test_stock_movements_go_out_per_leg_but_are_not_echoed_to_their_source(erp_n
         ("LINE-1", Decimal(4)),
     ]
     assert {message.aggregate_key for message in messages} == {"material:0200117"}
+
+
+def _refused(message) -> None:
+    outcome = outbox_message_deliver(message_id=message.pk)
+    assert outcome.status == "retry" and outcome.retry_in >= 30
+
+
+@pytest.mark.django_db
+def test_a_recovered_node_gets_its_waiting_messages_at_once_in_order(
+    erp_node, tmp_path, eager_celery, django_capture_on_commit_callbacks
+):
+    """The circuit closes: after one good delivery the messages that waited out a
+    retry delay (30 s and more) are sent at once, each aggregate's in order."""
+    wms = Node.objects.create(
+        name="wms",
+        kind="wms",
+        transport="http_json",
+        base_url=erp_node.base_url,
+        subscriptions=["stock."],
+        timeout_seconds=1,
+    )
+    [first] = create_message(aggregate="work_order:WO-1")
+    [second] = create_message(aggregate="work_order:WO-1")
+    [other] = create_message(aggregate="work_order:WO-2")
+    stock = create_message(aggregate="material:100234", event_type="stock.receipt")
+    to_wms = next(message for message in stock if message.node_id == wms.pk)
+    for message in (first, other, *stock):
+        _refused(message)
+    assert outbox_message_deliver(message_id=second.pk).status == "waiting"
+    OutboxMessage.objects.filter(pk=other.pk).update(attempts=2)  # waiting out 120 s
+    # The ERP is back (only these fields: the node keeps its failure record).
+    Node.objects.filter(pk=erp_node.pk).update(transport="file_drop", drop_folder=str(tmp_path))
+    [fresh] = create_message(aggregate="work_order:WO-3")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = outbox_message_deliver(message_id=fresh.pk)
+
+    assert outcome.status == "delivered" and outcome.released == 3
+    erp = OutboxMessage.objects.filter(node=erp_node)
+    assert set(erp.values_list("state", flat=True)) == {"delivered"}
+    delivered = dict(erp.values_list("pk", "delivered_at"))
+    assert delivered[first.pk] <= delivered[second.pk]  # WO-1 still in order
+    assert len(list(Path(tmp_path, "outbox").glob("*.json"))) == erp.count()
+    to_wms.refresh_from_db()  # another node's circuit is its own
+    assert to_wms.state == "pending" and to_wms.next_attempt_at > timezone.now()
+    assert wms.outbox.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_failing_node_releases_nothing_and_a_steady_one_has_nothing_to_release(
+    erp_node, tmp_path
+):
+    [waiting] = create_message(aggregate="work_order:WO-1")
+    _refused(waiting)
+    waiting.refresh_from_db()
+    [fresh] = create_message(aggregate="work_order:WO-2")
+    _refused(fresh)  # still away: the first keeps its delay
+    assert OutboxMessage.objects.get(pk=waiting.pk).next_attempt_at == waiting.next_attempt_at
+
+    Node.objects.filter(pk=erp_node.pk).update(transport="file_drop", drop_folder=str(tmp_path))
+    OutboxMessage.objects.filter(pk=waiting.pk).update(state="delivered")
+    Node.objects.filter(pk=erp_node.pk).update(last_outbound_success_at=timezone.now())
+    [steady] = create_message(aggregate="work_order:WO-3")
+    outcome = outbox_message_deliver(message_id=steady.pk)
+    assert outcome.status == "delivered" and outcome.released == 0
+
+
+@pytest.mark.django_db
+def test_the_sweeper_sends_each_aggregates_first_message_once_a_grace_period(erp_node):
+    """A backlog of many messages per aggregate is not sent round the queue every sweep:
+    the ones behind the first wait for it anyway, and a swept one waits another grace."""
+    lost = [create_message(aggregate="work_order:WO-1")[0] for _ in range(3)]
+    [other] = create_message(aggregate="work_order:WO-2")
+    long_ago = timezone.now() - timedelta(minutes=5)
+    OutboxMessage.objects.update(next_attempt_at=long_ago)
+    now = timezone.now()
+
+    assert outbox_sweep(now=now) == 2  # WO-1's first and WO-2's: their tasks were lost
+    assert outbox_sweep(now=now + timedelta(seconds=1)) == 0  # just sent to the queue
+    behind = OutboxMessage.objects.filter(pk__in=[lost[1].pk, lost[2].pk])
+    assert set(behind.values_list("next_attempt_at", flat=True)) == {long_ago}
+    later = now + timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS + 1)
+    assert outbox_sweep(now=later) == 2  # still not delivered: sent again
+    assert other.pk in OutboxMessage.objects.filter(next_attempt_at=later).values_list(
+        "pk", flat=True
+    )
