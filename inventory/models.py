@@ -16,6 +16,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from mes.idempotency import scoped_key_constraints
+
 QUANTITY = {"max_digits": 18, "decimal_places": 6}
 
 
@@ -122,10 +124,19 @@ class Batch(models.Model):
 class StockBalance(models.Model):
     """On hand and reserved per (material, location, batch); kept by the ledger."""
 
-    material = models.ForeignKey(Material, on_delete=models.PROTECT, related_name="balances")
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="balances")
+    material = models.ForeignKey(
+        Material, verbose_name=_("material"), on_delete=models.PROTECT, related_name="balances"
+    )
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), on_delete=models.PROTECT, related_name="balances"
+    )
     batch = models.ForeignKey(
-        Batch, null=True, blank=True, on_delete=models.PROTECT, related_name="balances"
+        Batch,
+        verbose_name=_("batch"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="balances",
     )
     on_hand = models.DecimalField(_("on hand"), default=Decimal(0), **QUANTITY)
     reserved = models.DecimalField(_("reserved"), default=Decimal(0), **QUANTITY)
@@ -206,16 +217,34 @@ class MovementSource(models.TextChoices):
 class StockMovement(AppendOnlyModel):
     """One stock movement as requested; its effect is in the ledger entries."""
 
-    idempotency_key = models.CharField(_("idempotency key"), max_length=128, unique=True)
-    request_fingerprint = models.CharField(max_length=64)
+    # Unique per (actor, key) and among the system's own movements (Meta.constraints).
+    idempotency_key = models.CharField(_("idempotency key"), max_length=128)
+    request_fingerprint = models.CharField(_("request fingerprint"), max_length=64)
     movement_type = models.CharField(_("type"), max_length=16, choices=MovementType)
-    material = models.ForeignKey(Material, on_delete=models.PROTECT, related_name="movements")
-    batch = models.ForeignKey(
-        Batch, null=True, blank=True, on_delete=models.PROTECT, related_name="movements"
+    material = models.ForeignKey(
+        Material, verbose_name=_("material"), on_delete=models.PROTECT, related_name="movements"
     )
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="movements_from")
+    batch = models.ForeignKey(
+        Batch,
+        verbose_name=_("batch"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="movements",
+    )
+    location = models.ForeignKey(
+        Location,
+        verbose_name=_("location"),
+        on_delete=models.PROTECT,
+        related_name="movements_from",
+    )
     to_location = models.ForeignKey(
-        Location, null=True, blank=True, on_delete=models.PROTECT, related_name="movements_to"
+        Location,
+        verbose_name=_("to location"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="movements_to",
     )
     quantity = models.DecimalField(
         _("quantity"),
@@ -249,23 +278,48 @@ class StockMovement(AppendOnlyModel):
         verbose_name = _("stock movement")
         verbose_name_plural = _("stock movements")
         ordering = ["-recorded_at", "-id"]
+        # One permission per movement type (inventory.services.MOVEMENT_PERMISSIONS).
         permissions = [
-            ("adjust_stock", _("Can adjust and count stock")),
+            ("receive_stock", _("Can receive stock")),
+            ("issue_stock", _("Can issue stock")),
+            ("return_stock", _("Can return stock from a work order")),
+            ("post_completion", _("Can post production completions")),
+            ("put_away_stock", _("Can put away stock")),
+            ("transfer_stock", _("Can transfer stock")),
+            ("adjust_stock", _("Can adjust stock")),
+            ("count_stock", _("Can count stock")),
             ("reverse_stockmovement", _("Can reverse a stock movement")),
         ]
+        constraints = scoped_key_constraints("movement")
 
     def __str__(self) -> str:
-        return f"{self.movement_type} {self.quantity} {self.material_id}"
+        return (
+            f"{self.get_movement_type_display()} {self.quantity.normalize():f} {self.material.code}"
+        )
 
 
 class StockLedgerEntry(AppendOnlyModel):
     """One signed change of one balance; ``sum(quantity) == balance.on_hand``."""
 
-    movement = models.ForeignKey(StockMovement, on_delete=models.PROTECT, related_name="entries")
-    material = models.ForeignKey(Material, on_delete=models.PROTECT, related_name="+")
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    movement = models.ForeignKey(
+        StockMovement,
+        verbose_name=_("stock movement"),
+        on_delete=models.PROTECT,
+        related_name="entries",
+    )
+    material = models.ForeignKey(
+        Material, verbose_name=_("material"), on_delete=models.PROTECT, related_name="+"
+    )
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), on_delete=models.PROTECT, related_name="+"
+    )
     batch = models.ForeignKey(
-        Batch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Batch,
+        verbose_name=_("batch"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     quantity = models.DecimalField(_("change"), **QUANTITY)
     balance_after = models.DecimalField(_("balance after"), **QUANTITY)
@@ -284,7 +338,7 @@ class StockLedgerEntry(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity:+} {self.material_id}@{self.location_id}"
+        return f"{self.quantity.normalize():+f} {self.material.code}@{self.location.code}"
 
 
 class StockReservation(models.Model):
@@ -295,15 +349,24 @@ class StockReservation(models.Model):
         RELEASED = "released", _("Released")
         CONSUMED = "consumed", _("Consumed")
 
-    idempotency_key = models.CharField(_("idempotency key"), max_length=128, unique=True)
-    request_fingerprint = models.CharField(max_length=64)
-    balance = models.ForeignKey(StockBalance, on_delete=models.PROTECT, related_name="reservations")
+    idempotency_key = models.CharField(_("idempotency key"), max_length=128)
+    request_fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    balance = models.ForeignKey(
+        StockBalance,
+        verbose_name=_("stock balance"),
+        on_delete=models.PROTECT,
+        related_name="reservations",
+    )
     quantity = models.DecimalField(_("quantity"), **QUANTITY)
     open_quantity = models.DecimalField(_("still reserved"), **QUANTITY)
     reference = models.CharField(_("reference"), max_length=100, db_index=True)
     state = models.CharField(_("state"), max_length=16, choices=State, default=State.ACTIVE)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -317,6 +380,7 @@ class StockReservation(models.Model):
                 condition=Q(open_quantity__gte=0) & Q(open_quantity__lte=models.F("quantity")),
                 name="reservation_open_within_quantity",
             ),
+            *scoped_key_constraints("reservation"),
         ]
 
     def __str__(self) -> str:
@@ -333,15 +397,26 @@ class StockRecoveryClaim(models.Model):
     """
 
     recovery = models.OneToOneField(
-        StockMovement, on_delete=models.PROTECT, related_name="recovery_claim"
+        StockMovement,
+        verbose_name=_("recovery movement"),
+        on_delete=models.PROTECT,
+        related_name="recovery_claim",
     )
-    idempotency_key = models.CharField(_("idempotency key"), max_length=128, unique=True)
-    request_fingerprint = models.CharField(max_length=64)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=128)
+    request_fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    # Who sent the late movement (its key is theirs); none for the system's.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Claims made before keys were per actor recorded no actor: their key still
+    # answers anyone, as it did then.
+    unscoped = models.BooleanField(default=False, editable=False)
     claimed_at = models.DateTimeField(_("claimed at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("recovered movement claim")
         verbose_name_plural = _("recovered movement claims")
+        constraints = scoped_key_constraints("recovery_claim")
 
     def __str__(self) -> str:
         return f"{self.idempotency_key} -> {self.recovery_id}"

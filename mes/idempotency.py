@@ -3,8 +3,13 @@
 A write carries a client-chosen key. The first request with a key writes; a
 replay with the same key and the same payload returns the first result and
 writes nothing; the same key with another payload is refused (409). Keys are
-stored on the rows they created (a unique column), so they last as long as
-the data: a handheld may replay its queue days later.
+stored on the rows they created, so they last as long as the data: a handheld
+may replay its queue days later.
+
+A key belongs to whoever sent it: it is unique per (actor, key), and per key
+among what the system writes by itself (``actor=None``). The same key from
+another person is a new request, never a replay of someone else's result
+(:func:`key_scope`; the unique indexes: :func:`scoped_key_constraints`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, models, transaction
+from django.db.models import Q
 
 from mes.errors import (
     API_IDEMPOTENCY_KEY_CONFLICT,
@@ -45,6 +51,34 @@ def idempotency_key_clean(key: str | None) -> str:
             fields={"idempotency_key": ["1-128 printable ASCII characters, no spaces."]},
         )
     return key
+
+
+def key_scope(actor, owner: str = "actor") -> dict[str, Any]:
+    """Whose keys a key is looked up among: the actor's own, or the system's.
+
+    A key is unique per (actor, key), and per key among what the system wrote
+    by itself (``actor=None``: inbound records, backflushes, repairs). The same
+    key from another person is a new request, never a replay of someone else's.
+    """
+    if actor is None:
+        return {f"{owner}__isnull": True}
+    return {owner: actor}
+
+
+def scoped_key_constraints(
+    prefix: str, *, owner: str = "actor", key: str = "idempotency_key"
+) -> list[models.UniqueConstraint]:
+    """The unique indexes that hold :func:`key_scope`: one per (key, actor), one per
+    key among the system's rows (a NULL actor is distinct in a plain index).
+
+    The key leads, so a lookup by key alone (a drill's count) uses the index too.
+    """
+    return [
+        models.UniqueConstraint(fields=[key, owner], name=f"{prefix}_key_per_actor"),
+        models.UniqueConstraint(
+            fields=[key], condition=Q(**{f"{owner}__isnull": True}), name=f"{prefix}_key_system"
+        ),
+    ]
 
 
 def _decimal_text(value: Decimal) -> str:
@@ -94,9 +128,13 @@ def idempotent_write(
     fingerprint: str,
     write: Callable[[], T],
     replay: Callable[[Any], T],
+    scope: Mapping[str, Any],
     look_up_first: bool = True,
 ) -> tuple[T, bool]:
-    """Run ``write`` once per key; return ``(result, replayed)``.
+    """Run ``write`` once per key and scope; return ``(result, replayed)``.
+
+    ``scope`` filters the rows the key is looked up among: the caller's own
+    (:func:`key_scope`), so a key never replays another person's write.
 
     ``write`` must insert the ``model`` row holding ``idempotency_key`` and
     ``request_fingerprint`` first, so that a concurrent request with the same
@@ -111,7 +149,7 @@ def idempotent_write(
     """
 
     def replay_existing() -> tuple[T, bool] | None:
-        existing = model.objects.filter(idempotency_key=key).first()
+        existing = model.objects.filter(idempotency_key=key, **scope).first()
         if existing is None:
             return None
         if existing.request_fingerprint != fingerprint:

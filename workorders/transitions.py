@@ -37,6 +37,16 @@ ASSIGN = "workorders.assign_workorder"
 ACTIVE_STATES = {WO.DISPATCHED, WO.IN_PROGRESS, WO.REWORK}
 # Operation states in which someone already has the operation in hand.
 TAKEN_STATES = {Op.ACCEPTED, Op.RUNNING, Op.PAUSED}
+# Operations under way or waiting for someone.
+OPEN_STATES = frozenset({Op.READY, *TAKEN_STATES})
+# What a move of the whole order does to its operations, so that none runs in an
+# order that does not: order move -> (operation move, the states it applies to).
+# Resuming the order leaves paused operations to their operators (docs/workorders.md).
+ORDER_MOVE_OPERATIONS: dict[str, tuple[str, frozenset[str]]] = {
+    "pause": ("pause", frozenset({Op.RUNNING})),
+    "return": ("return", OPEN_STATES),
+    "cancel": ("return", OPEN_STATES),
+}
 
 
 WORK_ORDER_TRANSITIONS = _table(

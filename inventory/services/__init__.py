@@ -38,7 +38,13 @@ from inventory.services.master_data import (
     material_update,
     material_upsert,
 )
-from inventory.services.movements import stock_move, stock_movement_reverse
+from inventory.services.movements import (
+    MOVEMENT_PERMISSIONS,
+    may_move_stock,
+    movement_authorize,
+    stock_move,
+    stock_movement_reverse,
+)
 from inventory.services.reservations import (
     ReservationRequest,
     stock_reservation_release,
@@ -60,6 +66,7 @@ __all__ = [
     "LOCATION_FIELDS",
     "MATERIAL_FIELDS",
     "MAX_QUANTITY",
+    "MOVEMENT_PERMISSIONS",
     "NEW_GOODS_TYPES",
     "NOT_ECHOED_SOURCES",
     "OUTGOING_TYPES",
@@ -82,6 +89,8 @@ __all__ = [
     "material_delete",
     "material_update",
     "material_upsert",
+    "may_move_stock",
+    "movement_authorize",
     "stock_move",
     "stock_move_many",
     "stock_movement_reverse",

@@ -21,6 +21,7 @@ from inventory.models import (
     StockMovement,
     StockRecoveryClaim,
 )
+from inventory.services.claims import claims_of
 from inventory.services.ledger import (
     BalanceKey,
     MovementResult,
@@ -30,9 +31,8 @@ from inventory.services.ledger import (
     movement_row,
     movements_announce,
 )
-from inventory.services.movements import ADJUST_PERMISSION, MOVE_PERMISSION, movement_write
+from inventory.services.movements import movement_permission, movement_write
 from inventory.services.validation import (
-    ADJUST_TYPES,
     OUTGOING_TYPES,
     MovementRequest,
     ResolvedMovement,
@@ -40,7 +40,7 @@ from inventory.services.validation import (
     movement_resolve,
 )
 from mes.errors import ApplicationError, is_lock_conflict
-from mes.idempotency import idempotency_key_clean
+from mes.idempotency import idempotency_key_clean, key_scope
 from mes.permissions import authorize
 
 BATCH_LIMIT = 500
@@ -75,12 +75,11 @@ class MovementRights:
 
     def refusal(self, movement_type: str) -> ApplicationError | None:
         """The ``API-003`` that :func:`stock_move` would raise for this type, if any."""
-        refused = self._refused(MOVE_PERMISSION)
-        if refused is None and movement_type in ADJUST_TYPES:
-            refused = self._refused(ADJUST_PERMISSION)
-        return refused
+        return self._refused(movement_permission(movement_type))
 
-    def _refused(self, permission: str) -> ApplicationError | None:
+    def _refused(self, permission: str | None) -> ApplicationError | None:
+        if permission is None:
+            return None  # no such type: the validation refuses the item
         if permission not in self._refusals:
             try:
                 authorize(self.actor, permission)
@@ -183,7 +182,7 @@ def _plan(rights: MovementRights, items, run: list[int], results: list) -> list[
     """
     candidates = [(index, *items[index]) for index in run]
     keys = [key for _index, key, _request, _source in candidates if isinstance(key, str)]
-    used = _used_keys(keys)
+    used = _used_keys(keys, rights.actor)
     repeated = {key for key, count in Counter(keys).items() if count > 1}
     master = master_data_for([request for _i, _k, request, _s in candidates])
 
@@ -213,14 +212,14 @@ def _plan(rights: MovementRights, items, run: list[int], results: list) -> list[
     return plan
 
 
-def _used_keys(keys: list[str]) -> set[str]:
-    """The keys among ``keys`` that a movement or a recovery claim already holds."""
+def _used_keys(keys: list[str], actor) -> set[str]:
+    """The keys among ``keys`` that a movement or a recovery claim of ``actor`` holds."""
     return set(
-        StockMovement.objects.filter(idempotency_key__in=keys).values_list(
+        StockMovement.objects.filter(idempotency_key__in=keys, **key_scope(actor)).values_list(
             "idempotency_key", flat=True
         )
     ) | set(
-        StockRecoveryClaim.objects.filter(idempotency_key__in=keys).values_list(
+        StockRecoveryClaim.objects.filter(claims_of(actor), idempotency_key__in=keys).values_list(
             "idempotency_key", flat=True
         )
     )

@@ -7,19 +7,30 @@ it is linked to that recovery (a claim) instead of moving the goods twice.
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 from inventory.models import Batch, MovementSource, MovementType, StockMovement, StockRecoveryClaim
 from inventory.services.ledger import MovementResult, movement_replayed
 from inventory.services.validation import MovementRequest, ResolvedMovement
 from mes.errors import API_IDEMPOTENCY_KEY_CONFLICT, ApplicationError
-from mes.idempotency import KeyAlreadyUsed
+from mes.idempotency import KeyAlreadyUsed, key_scope
 
 RECOVERABLE_TYPES = {MovementType.PUT_AWAY, MovementType.TRANSFER}
 
 
-def recovery_claimed(key: str, fingerprint: str) -> MovementResult | None:
-    """The recovery this key already claimed, replayed; ``API-011`` for another payload."""
+def claims_of(actor) -> Q:
+    """The claims whose keys ``actor`` may replay: their own, and those made before
+    keys were per actor (``unscoped``)."""
+    return Q(**key_scope(actor)) | Q(unscoped=True)
+
+
+def recovery_claimed(key: str, fingerprint: str, actor) -> MovementResult | None:
+    """The recovery this actor's key already claimed, replayed; ``API-011`` for
+    another payload."""
     claim = (
-        StockRecoveryClaim.objects.select_related("recovery").filter(idempotency_key=key).first()
+        StockRecoveryClaim.objects.select_related("recovery")
+        .filter(claims_of(actor), idempotency_key=key)
+        .first()
     )
     if claim is None:
         return None
@@ -34,6 +45,7 @@ def recovery_claim(
     request: MovementRequest,
     resolved: ResolvedMovement,
     batch: Batch | None,
+    actor,
 ) -> MovementResult | None:
     """Match a late put-away or transfer to the reconciliation movement that recovered it.
 
@@ -61,14 +73,14 @@ def recovery_claim(
     )
     # The key is looked up only when a write fails (stock_move): a key already
     # used for a movement must replay that one, not claim a recovery.
-    if StockMovement.objects.filter(idempotency_key=key).exists():
+    if StockMovement.objects.filter(idempotency_key=key, **key_scope(actor)).exists():
         raise KeyAlreadyUsed(key)
     for recovery in candidates:
         # Locked now: a claim made while we waited shows up here.
         if StockRecoveryClaim.objects.filter(recovery=recovery).exists():
             continue
         StockRecoveryClaim.objects.create(
-            recovery=recovery, idempotency_key=key, request_fingerprint=fingerprint
+            recovery=recovery, idempotency_key=key, request_fingerprint=fingerprint, actor=actor
         )
         return movement_replayed(recovery)
     return None

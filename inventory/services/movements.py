@@ -3,12 +3,13 @@
 Every movement - receipt, issue, return, completion, put-away, transfer,
 adjustment, count, reversal - goes through :func:`stock_move` (or, for runs
 of plain movements, the set-based path in :mod:`.batch`, which gives the same
-results). In one transaction it stores the movement (its idempotency key is a
-unique column), locks the affected balances in primary-key order, checks
+results). Each type needs its own permission (:data:`MOVEMENT_PERMISSIONS`). In
+one transaction it stores the movement (its idempotency key is unique per
+actor), locks the affected balances in primary-key order, checks
 stock, appends one ledger entry per leg and updates each balance. So
 ``sum(ledger) == on_hand`` for every (material, location, batch), no balance
 goes below what is reserved unless the material allows negative stock, and a
-replayed key changes nothing.
+key replayed by the one who sent it changes nothing.
 """
 
 from __future__ import annotations
@@ -28,26 +29,55 @@ from inventory.services.ledger import (
     movement_row,
     movements_announce,
 )
-from inventory.services.validation import ADJUST_TYPES, MovementRequest, movement_resolve
+from inventory.services.validation import MovementRequest, movement_resolve
 from mes.errors import ApplicationError
 from mes.idempotency import (
     KeyAlreadyUsed,
     idempotency_key_clean,
     idempotent_write,
+    key_scope,
     request_fingerprint,
 )
-from mes.permissions import authorize
+from mes.permissions import authorize, may
 
-MOVE_PERMISSION = "inventory.add_stockmovement"
-ADJUST_PERMISSION = "inventory.adjust_stock"
-REVERSE_PERMISSION = "inventory.reverse_stockmovement"
+# The permission each movement type needs, by role or temporary grant (docs/security.md).
+MOVEMENT_PERMISSIONS: dict[str, str] = {
+    MovementType.RECEIPT: "inventory.receive_stock",
+    MovementType.ISSUE: "inventory.issue_stock",
+    MovementType.RETURN: "inventory.return_stock",
+    MovementType.COMPLETION: "inventory.post_completion",
+    MovementType.PUT_AWAY: "inventory.put_away_stock",
+    MovementType.TRANSFER: "inventory.transfer_stock",
+    MovementType.ADJUSTMENT: "inventory.adjust_stock",
+    MovementType.COUNT: "inventory.count_stock",
+    MovementType.REVERSAL: "inventory.reverse_stockmovement",
+}
+REVERSE_PERMISSION = MOVEMENT_PERMISSIONS[MovementType.REVERSAL]
 
 
-def movement_authorize(actor, movement_type: str) -> None:
-    """Raise ``API-003`` unless ``actor`` may make this kind of movement (role or grant)."""
-    authorize(actor, MOVE_PERMISSION)
-    if movement_type in ADJUST_TYPES:
-        authorize(actor, ADJUST_PERMISSION)
+def movement_permission(movement_type: str, permission: str | None = None) -> str | None:
+    """The permission a movement of this type needs: the type's own, or the narrower
+    right a caller names for it; ``None`` for a type that does not exist (refused
+    as ``INV-`` by the validation)."""
+    return permission or MOVEMENT_PERMISSIONS.get(movement_type)
+
+
+def movement_authorize(actor, movement_type: str, *, permission: str | None = None):
+    """Raise ``API-003`` unless ``actor`` may make this kind of movement (role or grant).
+
+    Returns the grant that allowed it when the role did not.
+    """
+    return authorize(actor, movement_permission(movement_type, permission))
+
+
+def may_move_stock(actor) -> bool:
+    """Whether ``actor`` may make some kind of movement (role or grant): the movement
+    API's gate before it reads a body; each movement is then judged by its type."""
+    return any(
+        may(actor, permission)
+        for permission in MOVEMENT_PERMISSIONS.values()
+        if permission != REVERSE_PERMISSION
+    )
 
 
 def stock_move(
@@ -56,15 +86,19 @@ def stock_move(
     idempotency_key: str,
     request: MovementRequest,
     source: str = MovementSource.API,
+    permission: str | None = None,
 ) -> MovementResult:
-    """Apply one movement exactly once per idempotency key.
+    """Apply one movement exactly once per actor and idempotency key.
 
+    The actor needs the movement type's permission (:data:`MOVEMENT_PERMISSIONS`),
+    or ``permission`` when the caller moves stock under a narrower right it has
+    judged itself (an issue to one's own operation is allowed by operating it).
     Raises ``ApplicationError`` with an ``INV-`` code for bad input or too
     little stock, ``API-003`` when the actor may not, ``API-011`` for a key
-    reused with another payload; in every such case nothing is written.
+    the actor reused with another payload; in every such case nothing is written.
     """
     # Checked first, before a replay too: a key does not lend its first caller's rights.
-    movement_authorize(actor, request.movement_type)
+    movement_authorize(actor, request.movement_type, permission=permission)
     return movement_write(
         actor=actor, idempotency_key=idempotency_key, request=request, source=source
     )
@@ -76,7 +110,7 @@ def movement_write(
     """:func:`stock_move` once the actor's rights are judged (the batch judges them once)."""
     key = idempotency_key_clean(idempotency_key)
     fingerprint = movement_fingerprint(request, source)
-    claimed = recovery_claimed(key, fingerprint)
+    claimed = recovery_claimed(key, fingerprint, actor)
     if claimed is not None:
         return claimed
     result, replayed = idempotent_write(
@@ -85,6 +119,7 @@ def movement_write(
         fingerprint=fingerprint,
         write=lambda: _movement_apply(actor, key, fingerprint, request, source),
         replay=movement_replayed,
+        scope=key_scope(actor),
         # The permissions are checked before, so any refusal may become a replay.
         look_up_first=False,
     )
@@ -102,7 +137,7 @@ def _movement_apply(
         batch, _created = Batch.objects.get_or_create(
             material=resolved.material, number=resolved.batch_number
         )
-    recovered = recovery_claim(key, fingerprint, request, resolved, batch)
+    recovered = recovery_claim(key, fingerprint, request, resolved, batch, actor)
     if recovered is not None:
         return recovered
     movement = movement_row(
@@ -138,6 +173,7 @@ def stock_movement_reverse(
         fingerprint=fingerprint,
         write=lambda: _reversal_apply(actor, movement_id, key, fingerprint, reason, source),
         replay=movement_replayed,
+        scope=key_scope(actor),
     )
     result.replayed = replayed
     return result
@@ -146,7 +182,7 @@ def stock_movement_reverse(
 def _reversal_apply(
     actor, movement_id: int, key: str, fingerprint: str, reason: str, source: str
 ) -> MovementResult:
-    original = _reversible_original(movement_id, key)
+    original = _reversible_original(movement_id, key, actor)
     movement = StockMovement.objects.create(
         idempotency_key=key,
         request_fingerprint=fingerprint,
@@ -172,7 +208,7 @@ def _reversal_apply(
     return MovementResult(movement, entries)
 
 
-def _reversible_original(movement_id: int, key: str) -> StockMovement:
+def _reversible_original(movement_id: int, key: str, actor) -> StockMovement:
     """The movement to reverse, locked; refused if unknown, a reversal or reversed."""
     original = (
         StockMovement.objects.select_for_update(no_key=True, of=("self",))
@@ -182,7 +218,7 @@ def _reversible_original(movement_id: int, key: str) -> StockMovement:
     )
     if original is None:
         raise ApplicationError(errors.UNKNOWN_MOVEMENT)
-    if StockMovement.objects.filter(idempotency_key=key).exists():
+    if StockMovement.objects.filter(idempotency_key=key, **key_scope(actor)).exists():
         raise KeyAlreadyUsed(key)
     if original.movement_type == MovementType.REVERSAL:
         raise ApplicationError(errors.NOT_REVERSIBLE)

@@ -25,6 +25,7 @@ from mes.idempotency import (
     KeyAlreadyUsed,
     idempotency_key_clean,
     idempotent_write,
+    key_scope,
     request_fingerprint,
 )
 from mes.permissions import authorize
@@ -57,6 +58,7 @@ def stock_reserve(
         fingerprint=fingerprint,
         write=lambda: _reservation_write(actor, key, fingerprint, request),
         replay=lambda reservation: reservation,
+        scope=key_scope(actor),
     )
 
 
@@ -69,7 +71,7 @@ def _reservation_write(
     batch = _reserved_batch(material, request.batch)
     balance = balances_lock(material, batch, [location.pk])[location.pk]
     # The row is inserted only after the lock: a concurrent twin may have won.
-    if StockReservation.objects.filter(idempotency_key=key).exists():
+    if StockReservation.objects.filter(idempotency_key=key, **key_scope(actor)).exists():
         raise KeyAlreadyUsed(key)
     if balance.available < request.quantity:
         raise ApplicationError(

@@ -14,6 +14,7 @@ from mes.errors import ApplicationError
 from mes.permissions import authorize
 from workorders import errors
 from workorders.models import WorkOrderEvent, WorkOrderOperation
+from workorders.services.operations import _check_operator
 from workorders.transitions import ASSIGN, OPERATE
 
 
@@ -59,14 +60,20 @@ def operation_issue_material(
 ):
     """Issue a component to the operation's work order (explicit issue, e.g. a scanned batch).
 
-    The permission is checked before the operation is read (``API-003``).
+    The permission is checked before the operation is read (``API-003``). A
+    worker issues to his own operation - held by him, or not yet taken and at
+    his team's work center (``WO-009``, ``WO-011``) - under the right to
+    operate it; he needs no right to issue stock elsewhere.
     """
     authorize(actor, OPERATE)
     operation = (
-        WorkOrderOperation.objects.select_related("work_order").filter(pk=operation_id).first()
+        WorkOrderOperation.objects.select_related("work_order", "work_center")
+        .filter(pk=operation_id)
+        .first()
     )
     if operation is None:
         raise ApplicationError(errors.UNKNOWN_OPERATION)
+    _check_operator(actor, operation, "issue")  # his own, or his team's not yet taken
     return stock_move(
         actor=actor,
         idempotency_key=idempotency_key,
@@ -82,4 +89,5 @@ def operation_issue_material(
             note=f"operation {operation.sequence} {operation.name}",
         ),
         source=source,
+        permission=OPERATE,
     )

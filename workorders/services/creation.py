@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -12,7 +12,12 @@ from django.utils import timezone
 from inventory.errors import UNKNOWN_MATERIAL
 from inventory.models import Location, Material
 from mes.errors import ApplicationError
-from mes.idempotency import idempotency_key_clean, idempotent_write, request_fingerprint
+from mes.idempotency import (
+    idempotency_key_clean,
+    idempotent_write,
+    key_scope,
+    request_fingerprint,
+)
 from mes.permissions import authorize
 from workorders import errors
 from workorders.models import (
@@ -47,6 +52,7 @@ def work_order_create(
     completion_location: str | None = None,
     number: str | None = None,
     idempotency_key: str | None = None,
+    occurred_at: datetime | None = None,
 ) -> tuple[WorkOrder, bool]:
     """Create an order with its operations copied from the product's default routing.
 
@@ -64,6 +70,8 @@ def work_order_create(
         "completion_location": completion_location,
         "number": number,
     }
+    if occurred_at is not None:  # keys of earlier requests keep their fingerprint
+        payload["occurred_at"] = occurred_at
     fingerprint = request_fingerprint(payload)
 
     def write() -> WorkOrder:
@@ -94,7 +102,7 @@ def work_order_create(
             actor=actor,
             idempotency_key=key,
             request_fingerprint=fingerprint,
-            occurred_at=timezone.now(),
+            occurred_at=occurred_at or timezone.now(),
         )
         return work_order
 
@@ -108,6 +116,7 @@ def work_order_create(
         fingerprint=fingerprint,
         write=write,
         replay=lambda event: WorkOrder.objects.get(pk=event.work_order_id),
+        scope=key_scope(actor),
     )
 
 

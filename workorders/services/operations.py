@@ -77,8 +77,11 @@ def operation_transition(
     def apply(work_order: WorkOrder, key, fingerprint) -> WorkOrderEvent:
         operations = _operations(work_order)
         operation = next(op for op in operations if op.pk == operation_id)
-        if work_order.state not in ACTIVE_STATES:
-            raise _illegal(transition, operation.state, OPERATION_TRANSITIONS)
+        # The state answers first, then who may make the move from it (the loser of
+        # two accepts hears who won: WO-009, from the operator check).
+        legal = operation.state in table_entry.sources or transition == "accept"
+        if work_order.state not in ACTIVE_STATES or not legal:
+            raise _illegal(transition, operation.state, OPERATION_TRANSITIONS, work_order)
         _check_operator(actor, operation, transition)
         data: dict[str, Any] = {}
         if transition == "finish":
@@ -99,6 +102,7 @@ def operation_transition(
         return event
 
     return _run_transition(
+        actor=actor,
         work_order_id=work_order_id["work_order_id"],
         idempotency_key=idempotency_key,
         payload={
@@ -136,11 +140,15 @@ def _follow_up(transition, work_order, operations, operation, event, ctx, return
 
 
 def _check_operator(actor, operation: WorkOrderOperation, transition: str) -> None:
-    """Workers work on their teams' operations; once accepted, on their own."""
+    """Workers work on their teams' operations; once accepted, on their own.
+
+    An operation nobody holds yet (ready) is its team's - or its assignee's -
+    to accept, to return or to issue to.
+    """
     if actor is None or may(actor, ASSIGN):
         return
-    if transition != "accept":
-        if operation.accepted_by_id and operation.accepted_by_id != actor.pk:
+    if transition != "accept" and operation.accepted_by_id:
+        if operation.accepted_by_id != actor.pk:
             raise ApplicationError(
                 errors.ACCEPTED_BY_OTHER,
                 extra={"accepted_by": operation.accepted_by.get_username()},
@@ -151,7 +159,7 @@ def _check_operator(actor, operation: WorkOrderOperation, transition: str) -> No
     team_ids = set(operation.work_center.teams.values_list("pk", flat=True))
     if team_ids and not actor.teams.filter(pk__in=team_ids).exists():
         raise ApplicationError(errors.NOT_YOUR_TEAM)
-    if operation.state in TAKEN_STATES:  # the loser of two accepts gets a clear 409
+    if transition == "accept" and operation.state in TAKEN_STATES:  # the loser of two accepts
         taker = operation.accepted_by
         raise ApplicationError(
             errors.ACCEPTED_BY_OTHER, extra={"accepted_by": taker.get_username() if taker else None}

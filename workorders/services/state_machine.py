@@ -5,7 +5,7 @@ the transitions table and appends a ``WorkOrderEvent`` in the same
 transaction; the event names the temporary grant that allowed the move when
 the role did not. The permission itself is checked once, by the service that
 takes the request, before anything is read. With an idempotency key, a replay
-returns the first event and changes nothing.
+by the same actor returns the first event and changes nothing.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mes.errors import ApplicationError
 from mes.idempotency import (
     KeyAlreadyUsed,
     idempotency_key_clean,
     idempotent_write,
+    key_scope,
     request_fingerprint,
 )
 from mes.outbox import outbox_message_create
@@ -30,8 +32,9 @@ from workorders.models import (
     WorkOrder,
     WorkOrderEvent,
     WorkOrderOperation,
+    WorkOrderState,
 )
-from workorders.transitions import Transition, allowed_from
+from workorders.transitions import ACTIVE_STATES, Transition, allowed_from
 
 
 @dataclass
@@ -52,17 +55,70 @@ class _Context:
     grant: Any = None  # the temporary grant that allowed the requested move
 
 
-def _illegal(transition_name: str, state: str, table: dict[str, Transition]) -> ApplicationError:
+def _illegal(
+    transition_name: str,
+    state: str,
+    table: dict[str, Transition],
+    work_order: WorkOrder | None = None,
+) -> ApplicationError:
+    """``WO-001`` with the moves that ``state`` allows. Given the operation's
+    ``work_order`` and that order not active (paused by the planner, returned, ...),
+    no operation move is allowed and the refusal says why (``_order_standing``)."""
+    extra: dict[str, Any] = {
+        "transition": transition_name,
+        "state": state,
+        "allowed": [
+            name for name in allowed_from(table, state) if table[name].permission is not None
+        ],
+    }
+    if work_order is None or work_order.state in ACTIVE_STATES:
+        return ApplicationError(errors.ILLEGAL_TRANSITION, extra=extra)
+    details, message = _order_standing(work_order)
     return ApplicationError(
-        errors.ILLEGAL_TRANSITION,
-        extra={
-            "transition": transition_name,
-            "state": state,
-            "allowed": [
-                name for name in allowed_from(table, state) if table[name].permission is not None
-            ],
-        },
+        errors.ILLEGAL_TRANSITION, extra={**extra, "allowed": [], **details}, message=message
     )
+
+
+def work_order_last_pause(work_order: WorkOrder) -> WorkOrderEvent | None:
+    """The event that paused the order last (who, when, why)."""
+    return (
+        WorkOrderEvent.objects.select_related("actor")
+        .filter(work_order=work_order, operation__isnull=True, transition="pause")
+        .order_by("-pk")
+        .first()
+    )
+
+
+def _order_standing(work_order: WorkOrder) -> tuple[dict[str, Any], str]:
+    """Why the operations of an order that is not active cannot move: its state and, for a
+    paused order, who paused it, when and the reason, from its last pause event."""
+    details: dict[str, Any] = {
+        "work_order": work_order.number,
+        "work_order_state": work_order.state,
+    }
+    names = {"number": work_order.number, "state": WorkOrderState(work_order.state).label}
+    if work_order.state != WorkOrderState.PAUSED:
+        return details, _(
+            "Work order %(number)s is %(state)s: its operations cannot move now."
+        ) % names
+    event = work_order_last_pause(work_order)
+    if event is None:
+        return details, _(
+            "Work order %(number)s is paused: its operations cannot move until it is resumed."
+        ) % names
+    actor = event.actor
+    name = (actor.get_full_name() or actor.get_username()) if actor else _("the system")
+    details.update(
+        paused_by=actor.get_username() if actor else None,
+        paused_by_name=name,
+        paused_at=event.occurred_at.isoformat(),
+        pause_reason=event.reason,
+    )
+    at = timezone.localtime(event.occurred_at).strftime("%Y-%m-%d %H:%M")
+    return details, _(
+        "Work order %(number)s was paused by %(name)s at %(time)s: %(reason)s. "
+        "Its operations cannot move until it is resumed."
+    ) % {**names, "name": name, "time": at, "reason": event.reason}
 
 
 def _record(
@@ -159,12 +215,14 @@ def _operations(work_order: WorkOrder) -> list[WorkOrderOperation]:
 
 def _run_transition(
     *,
+    actor,
     work_order_id: int,
     idempotency_key: str | None,
     payload: dict[str, Any],
     apply,
 ) -> TransitionResult:
-    """Lock the order, run ``apply(work_order, key, fingerprint)``; replay by key."""
+    """Lock the order, run ``apply(work_order, key, fingerprint)``; replay by the
+    actor's key (the same key from someone else is a new request)."""
     if idempotency_key is None:
         with transaction.atomic():
             work_order = _locked_work_order(work_order_id)
@@ -172,11 +230,12 @@ def _run_transition(
 
     key = idempotency_key_clean(idempotency_key)
     fingerprint = request_fingerprint(payload)
+    scope = key_scope(actor)
 
     def write() -> TransitionResult:
         work_order = _locked_work_order(work_order_id)
         # Under the lock: a concurrent request with this key may have just committed.
-        if WorkOrderEvent.objects.filter(idempotency_key=key).exists():
+        if WorkOrderEvent.objects.filter(idempotency_key=key, **scope).exists():
             raise KeyAlreadyUsed
         return TransitionResult(work_order, apply(work_order, key, fingerprint))
 
@@ -184,7 +243,12 @@ def _run_transition(
         return TransitionResult(WorkOrder.objects.get(pk=event.work_order_id), event, True)
 
     result, replayed = idempotent_write(
-        model=WorkOrderEvent, key=key, fingerprint=fingerprint, write=write, replay=replay
+        model=WorkOrderEvent,
+        key=key,
+        fingerprint=fingerprint,
+        write=write,
+        replay=replay,
+        scope=scope,
     )
     result.replayed = replayed
     return result
