@@ -11,6 +11,7 @@ COPY monitoring ./monitoring
 RUN pip install --no-cache-dir .
 COPY . .
 RUN pybabel compile -d locale -D django \
-    && DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput --verbosity 0
+    && DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
+       python manage.py collectstatic --noinput --verbosity 0
 EXPOSE 8000
-CMD ["gunicorn", "mes.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "mes.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--logger-class", "mes.logs.GunicornLogger"]

@@ -28,8 +28,8 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py demo_data
-	@echo "MES is starting on http://$(HOST):$(PORT)/ (Ctrl-C stops web, worker and beat)"
-	$(BIN)/honcho --procfile Procfile start
+	@echo "MES is starting on http://$(HOST):$(PORT)/ (Ctrl-C stops web, worker, beat and the fake ERP and WMS)"
+	@$(BIN)/python -m mes.runner Procfile
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

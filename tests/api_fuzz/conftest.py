@@ -29,10 +29,10 @@ class FuzzWorld:
 @pytest.fixture(scope="module")
 def fuzz_world(django_db_setup, django_db_blocker):
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
     from integrations.models import Node
     from integrations.services import node_token_rotate
+    from mes.tokens import api_token_create
 
     fast_hash = override_settings(
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -40,7 +40,10 @@ def fuzz_world(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), fast_hash, transaction.atomic():
         call_command("demo_data", stdout=io.StringIO())
         users = get_user_model().objects.filter(username__in=ROLES)
-        tokens = {user.username: Token.objects.get_or_create(user=user)[0].key for user in users}
+        tokens = {
+            user.username: api_token_create(actor=None, user=user, name="fuzz").key
+            for user in users
+        }
         node_tokens = {
             node.name: node_token_rotate(node_id=node.pk) for node in Node.objects.order_by("pk")
         }
