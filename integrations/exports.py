@@ -1,7 +1,8 @@
 """CSV and XLSX download of a reconciliation run's differences.
 
 Written by the planner lists' one export helper (``inventory.exports``): the
-same BOM, the same codes kept as text, the same guard against formulas.
+same BOM, the same codes kept as text (in the CSV too: material codes,
+batches and locations are ``text`` columns), the same guard against formulas.
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ def _username(user) -> str:
 DISCREPANCY_COLUMNS = [
     Column(_("Compared with"), lambda row: SYSTEM_LABELS.get(row.system, row.system), 10),
     Column(_("Class"), lambda row: row.get_kind_display(), 18),
-    Column(_("Material code"), lambda row: row.material_code, 14),
+    Column(_("Material code"), lambda row: row.material_code, 14, text=True),
     Column(_("Material name"), lambda row: row.material_name or "", 28),
-    Column(_("Batch"), lambda row: row.batch, 14),
-    Column(_("Location"), lambda row: row.location, 16),
+    Column(_("Batch"), lambda row: row.batch, 14, text=True),
+    Column(_("Location"), lambda row: row.location, 16, text=True),
     Column(_("MES"), _quantity("mes_quantity")),
     Column(_("Other system"), _quantity("other_quantity")),
     Column(_("Difference"), _quantity("difference")),

@@ -3,7 +3,15 @@
 Each list is a sequence of :class:`Column` (a translated header and how to read
 the cell from a row). CSV is UTF-8 with a BOM, so Excel on a Chinese Windows
 opens it as UTF-8 rather than GBK; XLSX keeps codes as text, so ``0200117``
-keeps its leading zero when opened in Excel.
+keeps its leading zero when opened in Excel (the pages offer it first).
+
+A CSV opened by double-click in Excel turns every cell that looks like a
+number or a date into one: ``0200117`` becomes 200117, ``1-2`` the 2nd of
+January. The cells of a ``text`` column (codes: materials, locations,
+batches, references) that Excel would convert are written as ``="0200117"``,
+a formula whose result is the text itself; the pattern admits only digits,
+signs and separators, so such a cell can call nothing. Every other text that
+starts like a formula gets a leading ``'`` (CSV injection), as before.
 """
 
 from __future__ import annotations
@@ -35,6 +43,11 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 # Text starting with one of these is a formula to Excel (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 SHEET_TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+# Text that Excel reads as a number (0200117, 1E5, 12%) or a date (1-2, 3/4, 2024.1.5).
+EXCEL_CONVERTS = re.compile(
+    r"^\s*[+-]?(\d[\d,]*\.?\d*|\.\d+)([eE][+-]?\d+)?\s*%?\s*$"
+    r"|^\s*\d{1,4}\s*[-/.:]\s*\d{1,2}(\s*[-/.:]\s*\d{1,4})?\s*$"
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,7 @@ class Column:
     header: str | Promise
     value: Callable[[Any], Any]
     width: int = 14
+    text: bool = False  # a code: Excel must keep it as written (see the module doc)
 
 
 def quantity(value: Decimal, material: Material) -> Decimal:
@@ -62,7 +76,9 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _csv_cell(value: Any) -> Any:
+def _csv_cell(value: Any, text: bool = False) -> Any:
+    if text and isinstance(value, str) and EXCEL_CONVERTS.match(value):
+        return '="' + value + '"'  # digits and separators only: no quote to escape
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     if isinstance(value, datetime):
@@ -70,13 +86,18 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-def _csv_response(headers: list[str], rows: Iterable[list[Any]]) -> HttpResponse:
+def _csv_response(
+    columns: Sequence[Column], headers: list[str], rows: Iterable[list[Any]]
+) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response.write("\ufeff")
     writer = csv.writer(response)
     writer.writerow(headers)
+    text = [column.text for column in columns]
     for row in rows:
-        writer.writerow([_csv_cell(value) for value in row])
+        writer.writerow(
+            [_csv_cell(value, is_text) for value, is_text in zip(row, text, strict=True)]
+        )
     return response
 
 
@@ -124,7 +145,7 @@ def export_response(
     headers = [str(column.header) for column in columns]
     values = ([_plain(column.value(row)) for column in columns] for row in rows)
     if file_format == "csv":
-        response = _csv_response(headers, values)
+        response = _csv_response(columns, headers, values)
     elif file_format == "xlsx":
         response = _xlsx_response(str(title), columns, headers, values)
     else:
@@ -136,10 +157,12 @@ def export_response(
 
 
 STOCK_BALANCE_COLUMNS = [
-    Column(_("Material code"), lambda balance: balance.material.code, 14),
+    Column(_("Material code"), lambda balance: balance.material.code, 14, text=True),
     Column(_("Material name"), lambda balance: balance.material.name, 28),
-    Column(_("Location"), lambda balance: balance.location.code, 16),
-    Column(_("Batch"), lambda balance: balance.batch.number if balance.batch else "", 14),
+    Column(_("Location"), lambda balance: balance.location.code, 16, text=True),
+    Column(
+        _("Batch"), lambda balance: balance.batch.number if balance.batch else "", 14, text=True
+    ),
     Column(_("On hand"), lambda balance: quantity(balance.on_hand, balance.material)),
     Column(_("Reserved"), lambda balance: quantity(balance.reserved, balance.material)),
     Column(_("Available"), lambda balance: quantity(balance.available, balance.material)),
@@ -152,21 +175,24 @@ MOVEMENT_COLUMNS = [
     Column(_("Movement type"), lambda movement: movement.get_movement_type_display(), 16),
     Column(_("Quantity"), lambda movement: quantity(movement.quantity, movement.material)),
     Column(_("Unit"), lambda movement: movement.material.unit, 8),
-    Column(_("From location"), lambda movement: movement.location.code, 16),
+    Column(_("From location"), lambda movement: movement.location.code, 16, text=True),
     Column(
         _("To location"),
         lambda movement: movement.to_location.code if movement.to_location else "",
         16,
+        text=True,
     ),
-    Column(_("Batch"), lambda movement: movement.batch.number if movement.batch else "", 14),
-    Column(_("Reference"), lambda movement: movement.reference, 16),
+    Column(
+        _("Batch"), lambda movement: movement.batch.number if movement.batch else "", 14, text=True
+    ),
+    Column(_("Reference"), lambda movement: movement.reference, 16, text=True),
     Column(_("Reason"), lambda movement: movement.reason, 20),
     Column(_("Source"), lambda movement: movement.get_source_display(), 12),
     Column(_("By"), lambda movement: movement.actor.get_username() if movement.actor else "", 12),
 ]
 
 BELOW_SAFETY_STOCK_COLUMNS = [
-    Column(_("Material code"), lambda material: material.code, 14),
+    Column(_("Material code"), lambda material: material.code, 14, text=True),
     Column(_("Material name"), lambda material: material.name, 28),
     Column(_("Category"), lambda material: material.category, 14),
     Column(_("Safety stock"), lambda material: quantity(material.safety_stock, material)),
@@ -182,10 +208,12 @@ def _hours_waiting(balance: StockBalance) -> Decimal:
 
 
 PENDING_PUTAWAY_COLUMNS = [
-    Column(_("Material code"), lambda balance: balance.material.code, 14),
+    Column(_("Material code"), lambda balance: balance.material.code, 14, text=True),
     Column(_("Material name"), lambda balance: balance.material.name, 28),
-    Column(_("Batch"), lambda balance: balance.batch.number if balance.batch else "", 14),
-    Column(_("Location"), lambda balance: balance.location.code, 16),
+    Column(
+        _("Batch"), lambda balance: balance.batch.number if balance.batch else "", 14, text=True
+    ),
+    Column(_("Location"), lambda balance: balance.location.code, 16, text=True),
     Column(_("Quantity"), lambda balance: quantity(balance.on_hand, balance.material)),
     Column(_("Unit"), lambda balance: balance.material.unit, 8),
     Column(_("Waiting since"), lambda balance: balance.updated_at, 20),

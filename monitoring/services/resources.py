@@ -1,31 +1,41 @@
 """Resource samples (CPU, memory, disk every minute) and their watermark incidents.
 
-Usage at or above the warning watermark (70 % by default) raises a C
-incident, the degraded one (85 %) B, the critical one (95 %) A, one per host
-and resource (``host:<name>:cpu``). When the level changes the incident of
-the old level is cleared and one of the new level raised; when usage falls
-more than the hysteresis (5 points) below the watermark of the open level,
-that incident is cleared as well. Samples older than the retention are deleted.
+A watermark judges a **sustained** level, never one sample: the host's samples
+of the last ``MES_WATERMARK_WINDOW_MINUTES`` (5 by default), once the window
+holds at least ``MES_WATERMARK_MIN_SAMPLES`` (3) of them. A level is raised
+when every sample of the window reached it (the window's lowest sample), and
+an open level is held while any sample of the window stays within its
+hysteresis band (the highest sample, 5 points below the watermark by
+default). A busy start-up (migrations, workers warming up: 7 samples over
+95 % in 10 minutes with quiet ones between) raises nothing; CPU over 95 % for
+five minutes running raises A; one quiet minute does not clear it.
+
+At or above the warning watermark (70 % by default) the level is C, the
+degraded one (85 %) B, the critical one (95 %) A: one incident per host and
+resource (``host:<name>:cpu``). When the level changes the incident of the
+old level is cleared and one of the new level raised. Until the window holds
+enough samples nothing is raised or cleared. Samples older than the
+retention are deleted.
 """
 
 from __future__ import annotations
 
-import shutil
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import psutil
-from django.conf import settings
 from django.utils import timezone
 
 from monitoring import conf
+from monitoring.disk import disk_usage
 from monitoring.errors import WATERMARK_CODES
 from monitoring.models import Incident, ResourceSample
 from monitoring.services.incidents import incident_raise, incident_resolve
 
 LEVELS = ("C", "B", "A")  # lowest first
 RESOURCES = ("cpu", "memory", "disk")
+FIELDS = {"cpu": "cpu_percent", "memory": "memory_percent", "disk": "disk_percent"}
 
 
 @dataclass(frozen=True)
@@ -40,12 +50,12 @@ def watermarks() -> dict[str, float]:
 
 
 def usage_measure(*, cpu_interval: float = 1.0) -> Usage:
-    """This host's usage now: CPU over ``cpu_interval`` seconds, memory, the var/ disk."""
-    disk = shutil.disk_usage(settings.VAR_DIR)
+    """This host's usage now: CPU over ``cpu_interval`` seconds, memory, the var/ disk
+    (used share as ``df`` counts it, the same measure as the status panel's free disk)."""
     return Usage(
         cpu=psutil.cpu_percent(interval=cpu_interval),
         memory=psutil.virtual_memory().percent,
-        disk=round(disk.used / disk.total * 100, 1) if disk.total else 0.0,
+        disk=disk_usage().used_percent,
     )
 
 
@@ -65,7 +75,56 @@ def watermark_level(value: float, *, current: str | None = None) -> str | None:
     return level
 
 
-def _watermarks_apply(resource: str, value: float, hostname: str, now: datetime) -> str | None:
+@dataclass(frozen=True)
+class Sustained:
+    """Each resource's lowest and highest sample in the window, and how many there are."""
+
+    low: dict[str, float]
+    high: dict[str, float]
+    samples: int
+    window_minutes: float
+
+
+def sustained_usage(*, hostname: str, now: datetime) -> Sustained | None:
+    """The host's samples in the window ending at ``now`` (one query); ``None`` while
+    the window holds fewer than ``MES_WATERMARK_MIN_SAMPLES`` samples."""
+    minutes = float(conf.setting("MES_WATERMARK_WINDOW_MINUTES"))
+    samples = ResourceSample.objects.filter(hostname=hostname, sampled_at__lte=now)
+    if minutes > 0:
+        samples = samples.filter(sampled_at__gt=now - timedelta(minutes=minutes))
+    else:
+        samples = samples.filter(sampled_at=now)  # the latest sample alone
+    rows = list(samples.values_list(*FIELDS.values()))
+    if not rows or len(rows) < max(int(conf.setting("MES_WATERMARK_MIN_SAMPLES")), 1):
+        return None
+    columns = dict(zip(FIELDS, zip(*rows, strict=True), strict=True))
+    return Sustained(
+        low={resource: min(values) for resource, values in columns.items()},
+        high={resource: max(values) for resource, values in columns.items()},
+        samples=len(rows),
+        window_minutes=minutes,
+    )
+
+
+def _rank(level: str | None) -> int:
+    return -1 if level is None else LEVELS.index(level)
+
+
+def sustained_level(low: float, high: float, *, current: str | None = None) -> str | None:
+    """The level of a window: raised to what every sample reached (``low``), held at the
+    open level while any sample stays within its hysteresis band (``high``)."""
+    reached = watermark_level(low)
+    if current is None:
+        return reached
+    kept = watermark_level(high, current=current)
+    if _rank(kept) > _rank(current):
+        kept = current  # one sample above never escalates
+    return reached if _rank(reached) > _rank(kept) else kept
+
+
+def _watermarks_apply(
+    resource: str, sustained: Sustained, hostname: str, now: datetime
+) -> str | None:
     codes = WATERMARK_CODES[resource]
     source = f"host:{hostname}:{resource}"
     open_incidents = list(
@@ -77,7 +136,7 @@ def _watermarks_apply(resource: str, value: float, hostname: str, now: datetime)
     for incident in open_incidents:
         if current is None or LEVELS.index(incident.severity) > LEVELS.index(current):
             current = incident.severity
-    level = watermark_level(value, current=current)
+    level = sustained_level(sustained.low[resource], sustained.high[resource], current=current)
     for incident in open_incidents:
         if incident.severity != level:
             incident_resolve(actor=None, incident_id=incident.pk)
@@ -88,9 +147,12 @@ def _watermarks_apply(resource: str, value: float, hostname: str, now: datetime)
             category="resource",
             detail={
                 "resource": resource,
-                "percent": round(value, 1),
+                "percent": round(sustained.low[resource], 1),
+                "peak_percent": round(sustained.high[resource], 1),
                 "watermark": watermarks()[level],
                 "host": hostname,
+                "window_minutes": sustained.window_minutes,
+                "samples": sustained.samples,
             },
             now=now,
         )
@@ -105,7 +167,8 @@ def resource_sample_record(
     hostname: str | None = None,
     now: datetime | None = None,
 ) -> ResourceSample:
-    """Record one sample (measured here unless given), apply the watermarks, prune old samples."""
+    """Record one sample (measured here unless given), judge the watermarks on the
+    window's samples, prune old samples."""
     now = now or timezone.now()
     if cpu is None or memory is None or disk is None:
         measured = usage_measure()
@@ -120,8 +183,10 @@ def resource_sample_record(
         memory_percent=memory,
         disk_percent=disk,
     )
-    for resource, value in (("cpu", cpu), ("memory", memory), ("disk", disk)):
-        _watermarks_apply(resource, value, hostname, now)
+    sustained = sustained_usage(hostname=hostname, now=now)
+    if sustained is not None:
+        for resource in RESOURCES:
+            _watermarks_apply(resource, sustained, hostname, now)
     retention = timedelta(days=int(conf.setting("MES_RESOURCE_RETENTION_DAYS")))
     ResourceSample.objects.filter(sampled_at__lt=now - retention).delete()
     return sample
