@@ -6,13 +6,24 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.hashers import make_password
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from floor import services as floor_services
+from floor.errors import hint_for
+from floor.strings import CLIENT_STRINGS
 from mes.admin import NoAddMixin, NoDeleteMixin, issued_tokens_response
-from mes.errors import ApplicationError
-from workorders.models import FaultReport, FloorActionRejection, FloorDevice, WorkerBadge
+from mes.errors import REGISTRY, ApplicationError
+from workorders.models import (
+    FaultCategory,
+    FaultReport,
+    FloorActionRejection,
+    FloorDevice,
+    WorkerBadge,
+    WorkOrderOperation,
+)
 
 
 # --- Shop floor -----------------------------------------------------------------------------
@@ -159,15 +170,99 @@ class FaultReportAdmin(NoAddMixin, NoDeleteMixin, admin.ModelAdmin):
     list_filter = ("category", "work_center")
     search_fields = ("note", "work_center__code", "operation__work_order__number", "device_id")
     list_select_related = ("work_center", "operation__work_order", "reported_by", "incident")
-    readonly_fields = [field.name for field in FaultReport._meta.fields] + ["photo_link"]
+    # The photo is served by the floor app to who may see fault reports, never from /media/.
+    exclude = ("photo",)
+    readonly_fields = [
+        *(field.name for field in FaultReport._meta.fields if field.name != "photo"),
+        "photo_link",
+    ]
 
     @admin.display(description=_("photo"))
     def photo_link(self, report):
         if not report.photo:
             return "-"
         return format_html(
-            '<a href="{}">{}</a>', reverse("floor:fault_photo", args=[report.pk]), _("Open")
+            '<a href="{}">{}</a>',
+            reverse("floor:fault_photo", args=[report.pk]),
+            pgettext_lazy("photo link", "Open"),
         )
+
+
+# What a set-aside action carried, named for people; its key and time have columns.
+ACTION_FIELD_LABELS = {
+    "user": _("user"),
+    "operation": _("operation"),
+    "operation_code": _("operation"),
+    "work_center": _("work center"),
+    "material": _("material"),
+    "batch": _("batch"),
+    "location": _("location"),
+    "to_location": _("to location"),
+    "quantity": _("quantity"),
+    "good_quantity": _("good"),
+    "scrap_quantity": _("scrap"),
+    "scrap_reason": _("scrap reason"),
+    "reason": _("reason"),
+    "return_to": _("returned to"),
+    "category": _("category"),
+    "note": _("note"),
+    "photo": _("photo"),
+}
+RETURN_TO_LABELS = {"planner": _("the planner"), "previous": _("the previous operation")}
+
+
+def action_type_label(action_type: str) -> str:
+    """``put_away`` -> "Put away", in the reader's language; an unknown type as it came."""
+    return str(CLIENT_STRINGS.get(f"action_{action_type}", action_type or "-"))
+
+
+def _action_value(key: str, value) -> str:
+    if key == "operation":
+        operation = (
+            WorkOrderOperation.objects.select_related("work_order").filter(pk=value).first()
+            if isinstance(value, int)
+            else None
+        )
+        return str(operation) if operation else str(value)
+    if key == "category":
+        return str(FaultCategory(value).label) if value in FaultCategory.values else str(value)
+    if key == "return_to":
+        return str(RETURN_TO_LABELS.get(value, value))
+    return str(value)
+
+
+def action_facts(action: dict) -> list[tuple[str, str]]:
+    """``(label, value)`` for what the device sent, in the order of the labels."""
+    action = action if isinstance(action, dict) else {}
+    return [
+        (str(label), _action_value(key, action[key]))
+        for key, label in ACTION_FIELD_LABELS.items()
+        if action.get(key) not in (None, "")
+    ]
+
+
+def error_facts(code: str, error: dict) -> list[tuple[str, str]]:
+    """Why it was refused: the code's message and hint now, in the reader's language."""
+    registered = REGISTRY.get(code)
+    error = error if isinstance(error, dict) else {}
+    facts = [(code, str(registered.message) if registered else str(error.get("message", "")))]
+    facts.append((str(_("What to do")), hint_for(code)))
+    for name, problems in (error.get("fields") or {}).items():
+        label = ACTION_FIELD_LABELS.get(name, name)
+        facts.append((str(label), " ".join(str(problem) for problem in problems)))
+    return facts
+
+
+class ActionTypeFilter(admin.SimpleListFilter):
+    title = _("action")
+    parameter_name = "action_type"
+
+    def lookups(self, request, model_admin):
+        types = FloorActionRejection.objects.values_list("action_type", flat=True).distinct()
+        return [(value, action_type_label(value)) for value in sorted(types)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action_type=self.value()) if self.value() else queryset
 
 
 @admin.register(FloorActionRejection)
@@ -178,19 +273,46 @@ class FloorActionRejectionAdmin(NoAddMixin, admin.ModelAdmin):
         "last_rejected_at",
         "user",
         "device_id",
-        "action_type",
+        "action_label",
         "error_code",
         "attempts",
         "occurred_at",
         "resolved_at",
     )
-    list_filter = ("error_code", "action_type", ("resolved_at", admin.EmptyFieldListFilter))
+    list_filter = ("error_code", ActionTypeFilter, ("resolved_at", admin.EmptyFieldListFilter))
     search_fields = ("idempotency_key", "device_id", "user__username", "error_code")
     list_select_related = ("user",)
-    readonly_fields = [
-        field.name for field in FloorActionRejection._meta.fields if field.name != "resolution"
-    ]
+    fields = (
+        "action_label",
+        "action_sentence",
+        "error_code",
+        "error_sentence",
+        "user",
+        "device_id",
+        "occurred_at",
+        "attempts",
+        "first_rejected_at",
+        "last_rejected_at",
+        "resolved_at",
+        "resolution",
+        "idempotency_key",
+    )
+    readonly_fields = [name for name in fields if name != "resolution"]
     actions = ["resolve_selected"]
+
+    @admin.display(description=_("action"), ordering="action_type")
+    def action_label(self, rejection):
+        return action_type_label(rejection.action_type)
+
+    @admin.display(description=_("what was sent"))
+    def action_sentence(self, rejection):
+        return format_html_join(mark_safe("<br>"), "{}: {}", action_facts(rejection.action)) or "-"
+
+    @admin.display(description=_("why it was refused"))
+    def error_sentence(self, rejection):
+        return format_html_join(
+            mark_safe("<br>"), "{}: {}", error_facts(rejection.error_code, rejection.error)
+        )
 
     @admin.action(description=_("Mark the selected actions as settled"))
     def resolve_selected(self, request, queryset):

@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from django.utils.decorators import method_decorator
+from django.views.decorators.gzip import gzip_page
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -30,6 +32,7 @@ from floor.labels import operation_code
 from inventory.api import movement_result_data
 from mes.errors import API_MALFORMED, ApplicationError
 from mes.fields import OccurredAtField
+from mes.schema import ERROR_RESPONSE
 from mes.throttling import FloorRateThrottle
 from workorders.models import FaultCategory, FloorDevice
 
@@ -59,9 +62,25 @@ def location_data(location) -> dict:
     return {"code": location.code, "name": location.name, "type": location.location_type}
 
 
+def pause_data(work_order) -> dict | None:
+    """Who paused the order, when and why, while it stands paused (its last pause event)."""
+    events = getattr(work_order, "pause_events", None)
+    if work_order.state != "paused" or not events:
+        return None
+    event = events[0]
+    actor = event.actor
+    return {
+        "by": actor.get_username() if actor else None,
+        "name": (actor.get_full_name() or actor.get_username()) if actor else None,
+        "at": event.occurred_at.isoformat(),
+        "reason": event.reason,
+    }
+
+
 def operation_data(operation) -> dict:
     work_order = operation.work_order
     product = work_order.product
+    moves = getattr(operation, "floor_moves", None)
     return {
         "id": operation.pk,
         "code": operation_code(work_order.number, operation.sequence),
@@ -77,7 +96,10 @@ def operation_data(operation) -> dict:
             "due_date": work_order.due_date.isoformat() if work_order.due_date else None,
             "priority": work_order.priority,
             "completion_location": work_order.completion_location.code,
+            "paused": pause_data(work_order),
         },
+        # The moves the signed-in person may ask for now (None: not worked out here).
+        "moves": list(moves) if moves is not None else None,
         "product": material_data(product),
         "input_quantity": quantity_text(operation.input_quantity),
         "good_quantity": quantity_text(operation.good_quantity),
@@ -109,6 +131,15 @@ def balance_data(balance) -> dict:
     }
 
 
+def stock_data(balance) -> dict:
+    return {
+        "location": balance.location.code,
+        "location_name": balance.location.name,
+        "batch": balance.batch.number if balance.batch else None,
+        "quantity": quantity_text(balance.available),
+    }
+
+
 def fault_data(report) -> dict:
     operation = report.operation
     return {
@@ -128,8 +159,12 @@ def fault_data(report) -> dict:
 
 
 # --- State and lookup ---------------------------------------------------------------------
+@method_decorator(gzip_page, name="dispatch")  # no secret in these answers (BREACH)
 class FloorApiView(APIView):
-    """The floor endpoints: the only API views that accept a device token (docs/floor.md)."""
+    """The floor endpoints: the only API views that accept a device token (docs/floor.md).
+
+    Their answers are compressed: a phone on weak Wi-Fi loads the state often.
+    """
 
     authentication_classes = FLOOR_AUTHENTICATION
     permission_classes = [IsAuthenticated, FloorDeviceRequired]
@@ -169,11 +204,11 @@ class FloorLookupApi(FloorApiView):
     class LookupInputSerializer(serializers.Serializer):
         code = serializers.CharField(max_length=200)
 
-    @extend_schema(parameters=[LookupInputSerializer], responses={200: dict})
+    @extend_schema(parameters=[LookupInputSerializer], responses={200: dict, 404: ERROR_RESPONSE})
     def get(self, request):
         query = self.LookupInputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        found = selectors.floor_lookup(code=query.validated_data["code"])
+        found = selectors.floor_lookup(code=query.validated_data["code"], user=request.user)
         if found.kind == "unknown":
             raise ApplicationError(
                 errors.UNKNOWN_CODE,
@@ -190,6 +225,7 @@ class FloorLookupApi(FloorApiView):
                 "location": location_data(found.location) if found.location else None,
                 "material": material_data(found.material) if found.material else None,
                 "batch": found.batch.number if found.batch else None,
+                "stock": [stock_data(balance) for balance in found.stock],
             }
         )
 
@@ -327,7 +363,8 @@ class FloorActionsApi(FloorApiView):
             actor=request.user, device_id=device_id, actions=actions
         )
         operations = selectors.floor_operations(
-            {result.operation_id for result in results if result.operation_id is not None}
+            {result.operation_id for result in results if result.operation_id is not None},
+            user=request.user,
         )
         body = {"applied": 0, "replayed": 0, "failed": 0, "deferred": 0, "results": []}
         counter = {"applied": "applied", "replayed": "replayed", "error": "failed"}

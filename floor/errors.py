@@ -11,6 +11,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from mes.errors import register
+from workorders.transitions import ACTIVE_STATES
 
 # --- Fault reports: the incident each category opens --------------------------------
 FAULT_EQUIPMENT = register("FLR-001", "B", _("Equipment fault reported from the floor."))
@@ -52,6 +53,26 @@ DEVICE_TOKEN_REQUIRED = register(
 DEVICE_TOKEN_NOT_HERE = register(
     "FLR-025", "C", _("A device token is accepted only by the floor endpoints."), 401
 )
+# Floor sessions and badge guessing (docs/floor.md, "Signing in").
+FLOOR_SESSION_ONLY = register(
+    "FLR-026",
+    "C",
+    _("A floor sign-in opens only the floor app; sign in with your password for the rest."),
+    403,
+)
+BADGE_PREFIX_LOCKED = register(
+    "FLR-027",
+    "C",
+    _("Too many unknown badges like this one were tried; wait a few minutes."),
+    429,
+)
+BADGE_GUESSING_STORM = register(
+    "FLR-028",
+    "B",
+    _("Badge sign-in is paused: too many unknown badges were tried on the floor."),
+    429,
+)
+BADGE_PIN_REQUIRED = register("FLR-029", "C", _("This badge needs your PIN too."), 401)
 
 FAULT_CODES = {
     "equipment": FAULT_EQUIPMENT,
@@ -101,9 +122,40 @@ HINTS: dict[str, Promise] = {
     "FLR-022": _("Ask your team leader to register this device again."),
     "FLR-023": _("Stop using this device and give it to your team leader."),
     "FLR-024": _("Use a registered floor device, or ask your team leader to register this one."),
+    "FLR-026": _("Sign out of the floor, then sign in with your user name and password."),
+    "FLR-027": _("Sign in with your user name and PIN, or wait ten minutes."),
+    "FLR-028": _("Sign in with your user name and PIN, and tell your team leader."),
+    "FLR-029": _("Type your PIN; if you have none, ask your supervisor to set one."),
 }
 DEFAULT_HINT = _("Show this to your team leader.")
+# What to do when the refusal carries more than its code (``hint_for_error``).
+HINT_TAKEN_BY = _(
+    "%(name)s took this operation. Pick another one from your queue "
+    "or ask your team leader to reassign it."
+)
+HINT_ORDER_PAUSED = _(
+    "Nothing changed on the operation: the work order is paused. Wait until it is resumed, "
+    "or ask %(name)s."
+)
+HINT_ORDER_NOT_ACTIVE = _(
+    "Nothing changed on the operation: the work order is not in production now. Ask the planner."
+)
 
 
 def hint_for(code: str) -> str:
     return str(HINTS.get(code, DEFAULT_HINT))
+
+
+def hint_for_error(error) -> str:
+    """The hint for a refusal, naming what the error says beyond its code: who took the
+    operation (``WO-009``), or that the order is paused and by whom (``WO-001``)."""
+    extra = error.extra
+    if error.code == "WO-009" and extra.get("accepted_by"):
+        return str(HINT_TAKEN_BY) % {"name": extra["accepted_by"]}
+    order_state = extra.get("work_order_state")
+    if error.code == "WO-001" and order_state and order_state not in ACTIVE_STATES:
+        if order_state == "paused":
+            name = extra.get("paused_by_name") or _("the planner")
+            return str(HINT_ORDER_PAUSED) % {"name": name}
+        return str(HINT_ORDER_NOT_ACTIVE)
+    return hint_for(error.code)

@@ -9,20 +9,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 
 from floor.labels import parse_scan
 from inventory.models import Batch, Location, Material, StockBalance
 from inventory.selectors import pending_putaway_list, pending_putaway_location_list
+from mes.permissions import may
 from workorders.models import (
     FaultReport,
     OperationComponent,
     OperationState,
     WorkCenter,
     WorkOrder,
+    WorkOrderEvent,
     WorkOrderOperation,
 )
 from workorders.selectors import operation_queue
+from workorders.transitions import (
+    ACTIVE_STATES,
+    ASSIGN,
+    OPERATE,
+    OPERATION_TRANSITIONS,
+    allowed_from,
+)
 
 # The state of a resolved incident (``monitoring.models.Incident.State.RESOLVED``).
 # Incidents are kept by monitoring, above the floor, so the floor names the one value
@@ -36,11 +45,22 @@ IN_HAND_STATES = (
     OperationState.RUNNING,
     OperationState.PAUSED,
 )
+# Where material is issued from: line side, storage, work in progress (not a quality
+# hold or a pending put-away location); line side first.
+ISSUE_FROM_TYPES = (Location.Type.LINE_SIDE, Location.Type.STORAGE, Location.Type.WIP)
+STOCK_LIMIT = 8
+OPERATION_MOVES = [name for name, move in OPERATION_TRANSITIONS.items() if move.permission]
 
 
 def _with_floor_details(operations: QuerySet[WorkOrderOperation]) -> QuerySet:
     components = OperationComponent.objects.select_related("material", "issue_location").order_by(
         "pk"
+    )
+    # The order's last pause (who, when, why), shown while the order stands paused.
+    pauses = (
+        WorkOrderEvent.objects.filter(operation__isnull=True, transition="pause")
+        .select_related("actor")
+        .order_by("-pk")
     )
     return operations.select_related(
         "work_order__product",
@@ -48,23 +68,89 @@ def _with_floor_details(operations: QuerySet[WorkOrderOperation]) -> QuerySet:
         "work_center",
         "accepted_by",
         "assigned_to",
-    ).prefetch_related(Prefetch("components", queryset=components))
+    ).prefetch_related(
+        Prefetch("components", queryset=components),
+        Prefetch("work_order__events", queryset=pauses, to_attr="pause_events"),
+        "work_center__teams",
+    )
+
+
+def _with_moves(operations: list[WorkOrderOperation], user) -> list[WorkOrderOperation]:
+    """Put on each operation the moves ``user`` may ask for now (``floor_moves``).
+
+    The rules of ``workorders.services.operation_transition``, so that the floor
+    offers only what the server accepts: the order is active (not paused by the
+    planner, returned, ...), the operation's state allows the move, the person
+    has the permission (role or grant), and unless they may assign, an operation
+    someone accepted is its taker's, and one nobody holds is for its work
+    center's teams (or its assignee). The service checks it all again;
+    ``tests/floor/test_moves_and_refusals.py`` tries every move against it.
+    """
+    if user is None:
+        return operations
+    operate, assign = may(user, OPERATE), may(user, ASSIGN)
+    own_teams = set(user.teams.values_list("pk", flat=True)) if operate and not assign else set()
+    for operation in operations:
+        operation.floor_moves = _moves(operation, user, operate, assign, own_teams)
+    return operations
+
+
+def _moves(operation, user, operate: bool, assign: bool, own_teams: set[int]) -> list[str]:
+    if not operate or operation.work_order.state not in ACTIVE_STATES:
+        return []
+    possible = allowed_from(OPERATION_TRANSITIONS, operation.state)
+    moves = [name for name in OPERATION_MOVES if name in possible]
+    if assign:
+        return moves
+    if operation.accepted_by_id:  # held: only its taker moves it (accept is for the team)
+        held_by_me = operation.accepted_by_id == user.pk
+        moves = [name for name in moves if name == "accept" or held_by_me]
+        if "accept" not in moves:
+            return moves
+    # Nobody holds it (or it is to be accepted): its team's, or its assignee's.
+    center_teams = {team.pk for team in operation.work_center.teams.all()}
+    ours = operation.assigned_to_id in (None, user.pk) and (
+        not center_teams or bool(center_teams & own_teams)
+    )
+    if ours:
+        return moves
+    return [name for name in moves if name != "accept" and operation.accepted_by_id]
 
 
 def floor_queue(*, user) -> list[WorkOrderOperation]:
-    """Operations ready for my teams or assigned to me, and those in my hands, oldest first.
+    """Operations ready for my teams or assigned to me, and those in my hands, oldest first,
+    each with the moves I may ask for now.
 
     Operations another person has accepted are theirs, not part of my queue.
     """
     operations = operation_queue(user=user).exclude(
         Q(accepted_by__isnull=False) & ~Q(accepted_by=user)
     )
-    return list(_with_floor_details(operations)[:QUEUE_LIMIT])
+    return _with_moves(list(_with_floor_details(operations)[:QUEUE_LIMIT]), user)
 
 
-def floor_operations(operation_ids) -> dict[int, WorkOrderOperation]:
+def floor_operations(operation_ids, *, user=None) -> dict[int, WorkOrderOperation]:
     operations = _with_floor_details(WorkOrderOperation.objects.filter(pk__in=operation_ids))
-    return {operation.pk: operation for operation in operations}
+    return {operation.pk: operation for operation in _with_moves(list(operations), user)}
+
+
+def floor_issue_stock(material: Material, batch: Batch | None = None) -> list[StockBalance]:
+    """Where ``material`` (that batch, if given) is available to issue, line side first,
+    then the most; for an issue the operation's list does not prefill."""
+    balances = StockBalance.objects.select_related("location", "batch").filter(
+        material=material,
+        on_hand__gt=F("reserved"),
+        location__is_active=True,
+        location__location_type__in=ISSUE_FROM_TYPES,
+    )
+    if batch is not None:
+        balances = balances.filter(batch=batch)
+    line_side_first = Case(
+        When(location__location_type=Location.Type.LINE_SIDE, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    return list(balances.order_by(line_side_first, "-on_hand", "location__code")[:STOCK_LIMIT])
 
 
 def floor_pending_putaway() -> list[StockBalance]:
@@ -101,9 +187,20 @@ class Lookup:
     location: Location | None = None
     material: Material | None = None
     batch: Batch | None = None
+    stock: list[StockBalance] = field(default_factory=list)  # a material's or batch's
 
 
-def floor_lookup(*, code: str) -> Lookup:
+def floor_lookup(*, code: str, user=None) -> Lookup:
+    """What ``code`` names; operations come with the moves ``user`` may ask for, a material
+    or a batch with where it is available to issue."""
+    found = _lookup(code)
+    _with_moves(found.operations, user)
+    if found.material is not None:
+        found.stock = floor_issue_stock(found.material, found.batch)
+    return found
+
+
+def _lookup(code: str) -> Lookup:
     scanned = parse_scan(code)
     if scanned.kind == "operation":
         return _operation_lookup(code, scanned.value, scanned.sequence)

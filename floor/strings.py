@@ -63,6 +63,17 @@ CLIENT_STRINGS = {
     "no_open_operations": _("This work order has no operation to work on now."),
     "not_in_materials": _("This material is not in the operation's list. Check before issuing."),
     "not_loaded": _("Not loaded yet"),
+    "not_confirmed": _(
+        "Saved on this device, not yet confirmed by the server: it checks this when "
+        "the network returns."
+    ),
+    "unconfirmed_short": _("not yet confirmed"),
+    "order_paused_by": _(
+        "The work order was paused by {name} at {time}: {reason}. Its operations cannot "
+        "move until it is resumed."
+    ),
+    "order_not_active": _("The work order is {state}: its operations cannot move now."),
+    "order_state": _("Work order: {state}"),
     "note_optional": _("Note (optional)"),
     "nothing_set_aside": _("Nothing is set aside."),
     "nothing_waiting": _("Nothing is waiting for put-away."),
@@ -87,7 +98,8 @@ CLIENT_STRINGS = {
     "queue_empty": _("Nothing in your queue right now."),
     "report_fault": _("Report a fault"),
     "return_reason": _("Why do you return it?"),
-    "saved_on_device": _("Saved on this device"),
+    "saved_not_confirmed": _("Saved on this device, not yet confirmed"),
+    "sending": _("Sending…"),
     "scan_batch_to_issue": _("Scan a batch label to issue material to this operation."),
     "scan_item": _("Scan the item (work order, material or batch label)"),
     "scan_location": _("Scan the location"),
@@ -109,6 +121,14 @@ CLIENT_STRINGS = {
         "when you sign in here again."
     ),
     "state_unknown": _("Unknown"),
+    "stock_at": _("Available at (tap one to take it from there):"),
+    "stock_loading": _("Looking up where this material is in stock…"),
+    "stock_none": _(
+        "No stock of this material is known at a line-side or storage location. "
+        "Check the label or ask the warehouse."
+    ),
+    "stock_offline": _("Offline: scan the location you take it from and enter the quantity."),
+    "enter_quantity": _("Enter the quantity you take"),
     "storage_failed": _("This browser cannot keep data on the device."),
     "taken_by_other": _("{name} has accepted this operation."),
     "to_location_n": _("To {code}"),

@@ -18,7 +18,10 @@ actions set aside). Callers import from here.
 
 from floor.services.actions import floor_actions_apply
 from floor.services.devices import (
+    SESSION_DEVICE_KEY,
+    SESSION_FLOOR_KEY,
     IssuedDeviceToken,
+    device_sessions_end,
     device_token_hash,
     floor_device_active,
     floor_device_for_token,
@@ -39,6 +42,7 @@ from floor.services.queue import (
 from floor.services.rejections import floor_action_rejection_resolve
 from floor.services.sign_in import (
     SHIFT_SECONDS,
+    badge_needs_pin,
     worker_badge_authenticate,
     worker_pin_authenticate,
 )
@@ -48,12 +52,16 @@ __all__ = [
     "ACTION_PERMISSIONS",
     "ACTION_TYPES",
     "REPORT_FAULT",
+    "SESSION_DEVICE_KEY",
+    "SESSION_FLOOR_KEY",
     "SHIFT_SECONDS",
     "TRANSITION_ACTIONS",
     "FloorAction",
     "FloorActionResult",
     "IssuedDeviceToken",
     "UnreadableAction",
+    "badge_needs_pin",
+    "device_sessions_end",
     "device_token_hash",
     "fault_report_create",
     "floor_action_rejection_resolve",

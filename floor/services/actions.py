@@ -84,7 +84,10 @@ def _apply_one(actor, device_id: str, index: int, action: FloorAction) -> FloorA
             result = _apply(actor, device_id, index, action)
             action_set_aside_settle(action, result.status)
     except ApplicationError as error:
-        return action_set_aside(actor, device_id, index, action, action.occurred_at, error)
+        refused = action_set_aside(actor, device_id, index, action, action.occurred_at, error)
+        if error.code.startswith("WO-"):  # the device shows the operation as it stands now
+            refused.operation_id = _named_operation(action)
+        return refused
     except (OperationalError, InterfaceError):
         logger.exception("database unavailable while applying floor actions")
         return FloorActionResult(index, action.idempotency_key, action.type, DEFERRED)
@@ -265,6 +268,21 @@ def _operation_id(action: FloorAction, permission: _PermissionFirst) -> int:
     if not action.operation_code:
         raise _invalid("operation")
     raise ApplicationError(UNKNOWN_OPERATION)
+
+
+def _named_operation(action: FloorAction) -> int | None:
+    """The operation a refused action names, if it exists (its permission was checked:
+    a work-order refusal comes after it)."""
+    if action.operation_id is not None:
+        return action.operation_id
+    number, _slash, sequence = action.operation_code.rpartition("/")
+    if not (number and sequence.isdigit()):
+        return None
+    return (
+        WorkOrderOperation.objects.filter(work_order__number=number, sequence=int(sequence))
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def _issue_location(operation_id: int, material: str, permission: _PermissionFirst) -> str:

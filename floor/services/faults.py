@@ -14,7 +14,12 @@ from django.utils import timezone
 
 from floor import errors
 from mes.errors import ApplicationError
-from mes.idempotency import idempotency_key_clean, idempotent_write, request_fingerprint
+from mes.idempotency import (
+    idempotency_key_clean,
+    idempotent_write,
+    key_scope,
+    request_fingerprint,
+)
 from mes.incidents import incident_raise
 from mes.permissions import authorize
 from workorders.errors import UNKNOWN_OPERATION
@@ -181,5 +186,10 @@ def fault_report_create(
         return report
 
     return idempotent_write(
-        model=FaultReport, key=key, fingerprint=fingerprint, write=write, replay=lambda r: r
+        model=FaultReport,
+        key=key,
+        fingerprint=fingerprint,
+        write=write,
+        replay=lambda r: r,
+        scope=key_scope(actor, owner="reported_by"),
     )

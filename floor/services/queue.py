@@ -9,15 +9,15 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 
-from floor.errors import hint_for
+from floor.errors import hint_for_error
 from floor.services.faults import REPORT_FAULT
-from inventory.services import MovementResult
+from inventory.services import MOVEMENT_PERMISSIONS, MovementResult
 from mes.errors import ApplicationError
 from workorders.models import FaultReport
 from workorders.transitions import OPERATE, OPERATION_TRANSITIONS
 
 ACTION_LIMIT = 200
-PUT_AWAY = "inventory.add_stockmovement"
+PUT_AWAY = MOVEMENT_PERMISSIONS["put_away"]
 
 TRANSITION_ACTIONS = ("accept", "start", "pause", "resume", "finish", "return")
 ACTION_TYPES = (*TRANSITION_ACTIONS, "issue", "put_away", "fault")
@@ -82,4 +82,4 @@ class FloorActionResult:
 
     @property
     def hint(self) -> str:
-        return hint_for(self.error.code) if self.error is not None else ""
+        return hint_for_error(self.error) if self.error is not None else ""

@@ -9,7 +9,7 @@ from datetime import datetime
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from floor.errors import hint_for
+from floor.errors import hint_for_error
 from floor.services.queue import ERROR, FloorAction, FloorActionResult, UnreadableAction
 from mes.errors import ApplicationError
 from mes.idempotency import KEY_PATTERN
@@ -34,7 +34,7 @@ def _record_rejection(
 ) -> None:
     """One row per key: a new refusal, or one more attempt of an action refused before."""
     now = timezone.now()
-    error_data = {**error.payload(), "hint": hint_for(error.code)}
+    error_data = {**error.payload(), "hint": hint_for_error(error)}
     rejection = (
         FloorActionRejection.objects.select_for_update().filter(idempotency_key=record_key).first()
     )

@@ -14,7 +14,11 @@
   var CONFIG = (configNode && JSON.parse(configNode.textContent)) || {};
   var T = CONFIG.strings || {};
   var PAGE = document.body.getAttribute("data-floor-page");
+  // The page as the server sent it, before this script changes anything: kept as the app
+  // shell for offline use on the first visit, so the service worker never fetches it again.
+  var SHELL_HTML = PAGE === "app" ? "<!DOCTYPE html>\n" + document.documentElement.outerHTML : "";
   var IN_HAND = ["ready", "accepted", "running", "paused"];
+  var ACTIVE_ORDER = CONFIG.active_order_states || [];
   var CHUNK_ACTIONS = 50;
   var CHUNK_PHOTOS = 5;
 
@@ -124,7 +128,7 @@
 
   var feedbackTimer = null;
 
-  function feedback(kind, title, detail, hint) {
+  function feedback(kind, title, detail, hint, quiet) {
     var box = $("#feedback");
     if (!box) return;
     box.hidden = false;
@@ -135,7 +139,7 @@
       h("strong", { class: "feedback-title" }, title),
       detail ? h("span", { class: "feedback-detail" }, detail) : null,
       hint ? h("span", { class: "feedback-hint" }, hint) : null);
-    signal(kind);
+    if (!quiet) signal(kind);
     clearTimeout(feedbackTimer);
     if (kind !== "error") feedbackTimer = setTimeout(function () { box.hidden = true; }, 8000);
   }
@@ -457,17 +461,29 @@
 
   function findOp(fields) {
     if (fields.operation && state.ops[fields.operation]) return state.ops[fields.operation];
-    var code = fields.operation_code;
+    var code = (fields.operation_code || "").replace(/^OP:/, "");
     if (!code) return null;
-    return Object.values(state.ops).filter(function (op) { return op.code === code; })[0] || null;
+    return Object.values(state.ops).filter(function (op) { return op.code.replace(/^OP:/, "") === code; })[0] || null;
   }
 
   var NEXT_STATE = { accept: "accepted", start: "running", pause: "paused", resume: "running", finish: "done", "return": "returned" };
 
+  function serverCopy(op) {
+    var copy = JSON.parse(JSON.stringify(op));
+    delete copy.confirmed;
+    delete copy.unconfirmed;
+    return copy;
+  }
+
+  // A move the server has not confirmed yet is shown as such ("unconfirmed"); what the
+  // server last said is kept beside it ("confirmed") to go back to if it refuses.
   function applyLocal(action) {
     var fields = action.payload;
     var op = findOp(fields);
     if (op && NEXT_STATE[fields.type]) {
+      if (!op.confirmed) op.confirmed = serverCopy(op);
+      op.unconfirmed = true;
+      op.moves = null; // the server's list was for the state before
       op.state = NEXT_STATE[fields.type];
       if (fields.type === "accept") op.accepted_by = ME;
       if (fields.type === "finish") {
@@ -494,6 +510,25 @@
     }).sort(function (a, b) { return a.seq - b.seq; });
   }
 
+  var touched = {}; // operations whose shown state changed since the last render
+
+  // The server's word on an operation (or, without one, what it said before this device's
+  // moves), with the moves it has not seen yet on top: after an answer, a refusal included.
+  async function rebase(serverOp, action) {
+    var op = serverOp ? serverCopy(serverOp) : null;
+    if (!op) {
+      var local = action ? findOp(action.payload) : null;
+      if (!local || !local.confirmed) return;
+      op = serverCopy(local.confirmed);
+    }
+    state.ops[op.id] = op;
+    remember(op);
+    (await pendingActions(true)).forEach(function (pending) {
+      if (findOp(pending.payload) === op) applyLocal(pending);
+    });
+    touched[op.id] = true;
+  }
+
   async function refresh() {
     var response;
     try {
@@ -514,6 +549,8 @@
       return;
     }
     var ops = {};
+    var open = view.name === "operation" && view.id ? state.ops[view.id] : null;
+    if (open) ops[open.id] = serverCopy(open.confirmed || open); // the one on the screen stays
     data.queue.forEach(function (op) { ops[op.id] = op; });
     state = {
       queue: data.queue.map(function (op) { return op.id; }),
@@ -532,6 +569,7 @@
   // --- Sending the queue -------------------------------------------------------------------
   var syncRun = null;
   var syncAgain = false;
+  var refreshAfterSync = false;
 
   function sync() {
     if (syncRun) {
@@ -546,10 +584,22 @@
         } while (syncAgain);
       } finally {
         syncRun = null;
+        if (refreshAfterSync) {
+          refreshAfterSync = false;
+          await refresh();
+        }
         await updateCounts();
+        if (!acting) showTouched();
       }
     })();
     return syncRun;
+  }
+
+  // Show what answers changed, without wiping a form someone is filling in elsewhere.
+  function showTouched() {
+    var op = view.name === "operation" ? currentOp() : null;
+    if (view.name === "queue" || (op && touched[op.id])) render();
+    touched = {};
   }
 
   function chunkOf(pending) {
@@ -651,15 +701,19 @@
         fault: result.fault
       };
       action.photo = null;
-      if (result.operation) remember(result.operation);
       if (result.fault) state.open_faults.unshift(result.fault);
+      if (action.payload.type === "put_away") refreshAfterSync = true; // the waiting list
       await idb.put("actions", action);
+      if (result.operation) await rebase(result.operation, action);
       await log(result.status, action);
     } else {
       action.status = "rejected";
       action.error = result.error;
       action.hint = result.hint;
       await idb.put("actions", action);
+      // Back to what the server holds: the operation as it stands now, else as it was.
+      await rebase(result.operation, action);
+      refreshAfterSync = true; // and the queue from the server
       await log("rejected", action, { code: result.error && result.error.code, message: result.error && result.error.message });
       setAsideNow.push(action);
     }
@@ -717,14 +771,20 @@
       };
       await idb.put("actions", action);
       await log("queued", action);
-      applyLocal(action);
-      await saveState();
       await updateCounts();
-      render();
-      if (online || navigator.onLine) await Promise.race([sync(), sleep(5000)]);
+      // Online, the move shows as done only once the server confirmed it.
+      if (online || navigator.onLine) {
+        feedback("sending", T.sending, action.label, null, true);
+        await Promise.race([sync(), sleep(5000)]);
+      }
       var stored = await idb.get("actions", action.idempotency_key);
       setAsideNow = setAsideNow.filter(function (a) { return a.idempotency_key !== action.idempotency_key; });
-      if (stored.status === "done") {
+      if (stored.status === "pending") { // offline or no answer yet: shown as not confirmed
+        applyLocal(stored);
+        await saveState();
+        var waiting = (await pendingActions(false)).length;
+        feedback("queued", T.saved_not_confirmed, action.label + " · " + fmt(T.n_waiting, { n: waiting }));
+      } else if (stored.status === "done") {
         var title = stored.result.status === "replayed" ? T.already_done : T.done;
         var detail = action.label;
         if (stored.result.fault && stored.result.fault.incident) {
@@ -733,10 +793,8 @@
         feedback("ok", title, detail);
       } else if (stored.status === "rejected") {
         errorFeedback(stored.error, action.label, stored.hint);
-      } else {
-        var waiting = (await pendingActions(false)).length;
-        feedback("queued", T.saved_on_device, action.label + " · " + fmt(T.n_waiting, { n: waiting }));
       }
+      touched = {};
       render();
     } finally {
       acting = false;
@@ -768,8 +826,35 @@
     return h("button", Object.assign({ type: "button", class: "big", onclick: onClick }, extra || {}), label);
   }
 
-  function stateChip(stateName) {
-    return h("span", { class: "chip state-" + stateName }, (CONFIG.states || {})[stateName] || T.state_unknown);
+  function stateChip(stateName, unconfirmed) {
+    var label = (CONFIG.states || {})[stateName] || T.state_unknown;
+    return h("span", { class: "chip state-" + stateName + (unconfirmed ? " unconfirmed" : "") },
+      unconfirmed ? label + " · " + T.unconfirmed_short : label);
+  }
+
+  function orderActive(op) {
+    return !op.work_order || ACTIVE_ORDER.indexOf(op.work_order.state) >= 0;
+  }
+
+  // The moves the server would accept now: its own list while the device has not moved
+  // the operation since, else the same rules applied to the state shown.
+  function movesFor(op) {
+    if (op.state === "unknown") return ["accept", "start", "pause", "resume", "finish"];
+    if (Array.isArray(op.moves)) return op.moves;
+    if (!orderActive(op)) return [];
+    if (op.accepted_by && op.accepted_by !== ME && !CONFIG.may_assign) return [];
+    return CONFIG.moves[op.state] || [];
+  }
+
+  // Why an operation cannot move while its order is not in production (paused by whom).
+  function orderNotice(op) {
+    if (orderActive(op)) return null;
+    var order = op.work_order;
+    var paused = order.paused;
+    var text = order.state === "paused" && paused ?
+      fmt(T.order_paused_by, { name: paused.name || paused.by || "", time: timeText(paused.at), reason: paused.reason }) :
+      fmt(T.order_not_active, { state: (CONFIG.order_states || {})[order.state] || order.state });
+    return h("p", { class: "notice", dataset: { order: order.state } }, text);
   }
 
   function stamp() {
@@ -799,7 +884,9 @@
     },
     h("span", { class: "card-top" },
       h("span", { class: "card-title" }, op.work_order.number + " · " + op.sequence + " " + op.name),
-      stateChip(op.state)),
+      stateChip(op.state, op.unconfirmed)),
+    orderActive(op) ? null : h("span", { class: "card-line warn-line" },
+      fmt(T.order_state, { state: (CONFIG.order_states || {})[op.work_order.state] || op.work_order.state })),
     h("span", { class: "card-line" }, op.product.code + " " + op.product.name),
     h("span", { class: "card-line" }, fmt(T.to_make, { qty: op.input_quantity, unit: op.product.unit }) + due),
     h("span", { class: "card-line muted" }, op.work_center.code + " " + op.work_center.name +
@@ -808,6 +895,10 @@
 
   function currentOp() {
     if (view.id && state.ops[view.id]) return state.ops[view.id];
+    if (view.stub) { // scanned offline; known once the server answered about it
+      var known = findOp({ operation_code: view.stub.code });
+      if (known) return known;
+    }
     return view.stub || null;
   }
 
@@ -818,13 +909,15 @@
   function operationView() {
     var op = currentOp();
     if (!op) return queueView();
-    var moves = op.state === "unknown" ? ["accept", "start", "pause", "resume", "finish"] : (CONFIG.moves[op.state] || []);
+    var moves = movesFor(op);
     var unit = op.product ? op.product.unit : "";
     var section = h("section", { class: "panel operation", dataset: { state: op.state } });
     append(section, h("div", { class: "panel-head" },
       h("h1", {}, op.work_order ? op.work_order.number + " · " + op.sequence + " " + op.name : op.code),
-      stateChip(op.state)));
+      stateChip(op.state, op.unconfirmed)));
     if (op.state === "unknown") append(section, h("p", { class: "notice" }, T.unknown_offline));
+    if (op.unconfirmed) append(section, h("p", { class: "notice", dataset: { unconfirmed: "yes" } }, T.not_confirmed));
+    append(section, orderNotice(op));
     if (op.product) {
       append(section, h("dl", { class: "facts" },
         h("dt", {}, T.product), h("dd", {}, op.product.code + " " + op.product.name),
@@ -936,31 +1029,76 @@
     return h("details", { class: "more" }, h("summary", {}, T.more), form);
   }
 
-  function issueScan(code, material) {
+  function issueScan(code, material, stock) {
     var op = currentOp();
     var component = (op.components || []).filter(function (c) { return c.code === code.material; })[0];
-    view.issue = {
+    var issue = view.issue = {
       material: code.material,
       batch: code.batch || "",
       name: component ? component.name : (material && material.name) || "",
       unit: component ? component.unit : (material && material.unit) || "",
       quantity: component ? component.planned : "",
       location: component && component.issue_location ? component.issue_location : "",
-      known: Boolean(component)
+      known: Boolean(component),
+      stock: stock || null
     };
+    if (!issue.location) issueStock(issue, stock);
     render();
     feedback("info", T.issue_ready, code.material + (code.batch ? " · " + code.batch : ""));
   }
 
+  // Where the material is, when the operation's list does not say where to take it from.
+  function issueStock(issue, stock) {
+    function use(rows) {
+      issue.stock = rows;
+      if (Array.isArray(rows) && rows.length === 1 && !issue.location) issue.location = rows[0].location;
+    }
+    if (stock) return use(stock);
+    if (!online && !navigator.onLine) return use("offline");
+    issue.stock = "loading";
+    var text = issue.batch ? "BAT:" + issue.material + "|" + issue.batch : "MAT:" + issue.material;
+    lookup(text).then(function (found) {
+      if (view.issue !== issue) return; // another scan since
+      if (found && found.material && !issue.name) {
+        issue.name = found.material.name;
+        issue.unit = found.material.unit;
+      }
+      use(!found ? "offline" : (found.stock || []));
+      if (view.name === "operation") render();
+    });
+  }
+
+  function stockHelp(issue) {
+    if (issue.stock === "loading") return h("p", { class: "muted" }, T.stock_loading);
+    if (issue.stock === "offline") return h("p", { class: "notice", dataset: { stock: "offline" } }, T.stock_offline);
+    if (!Array.isArray(issue.stock)) return null;
+    if (!issue.stock.length) return h("p", { class: "notice", dataset: { stock: "none" } }, T.stock_none);
+    return h("div", { class: "stock", dataset: { stock: "list" } },
+      h("p", {}, T.stock_at),
+      h("div", { class: "choices" }, issue.stock.map(function (row) {
+        var label = fmt(T.qty_at, { qty: row.quantity, unit: issue.unit, location: row.location }) +
+          (row.batch && !issue.batch ? " · " + fmt(T.batch_n, { batch: row.batch }) : "");
+        return button(label, function () {
+          issue.location = row.location;
+          render();
+        }, { class: "big plain" + (issue.location === row.location ? " chosen" : ""), dataset: { stockLocation: row.location } });
+      })));
+  }
+
   function issuePanel(op) {
     var issue = view.issue;
-    var quantity = h("input", { name: "quantity", type: "number", inputmode: "decimal", min: "0", step: "any", value: issue.quantity });
+    var quantity = h("input", { name: "quantity", type: "number", inputmode: "decimal", min: "0", step: "any", value: issue.quantity,
+      placeholder: issue.quantity ? null : T.enter_quantity });
     var from = h("input", { name: "location", type: "text", value: issue.location, placeholder: T.scan_location });
+    // Kept as typed, so that a new render (the stock found, a location tapped) keeps them.
+    quantity.addEventListener("input", function () { issue.quantity = quantity.value; });
+    from.addEventListener("input", function () { issue.location = from.value; });
     var problem = h("p", { class: "field-error", hidden: true });
     var form = h("form", { class: "issue" },
       h("h2", {}, T.issue_title),
       h("p", {}, issue.material + " " + issue.name + (issue.batch ? " · " + fmt(T.batch_n, { batch: issue.batch }) : "")),
-      issue.known ? null : h("p", { class: "notice" }, T.not_in_materials),
+      issue.known ? null : h("p", { class: "notice", dataset: { issueHelp: "not-listed" } }, T.not_in_materials),
+      stockHelp(issue),
       h("div", { class: "row" },
         h("label", { class: "field" }, fmt(T.quantity_unit, { unit: issue.unit }), quantity),
         h("label", { class: "field" }, T.from_location, from)),
@@ -1285,7 +1423,10 @@
   }
 
   async function mergeServerOps(ops) {
-    ops.forEach(function (op) { state.ops[op.id] = op; });
+    ops.forEach(function (op) {
+      state.ops[op.id] = op;
+      remember(op); // in my queue or not, as the server says
+    });
     (await pendingActions(true)).forEach(applyLocal); // still ahead of the server
   }
 
@@ -1351,7 +1492,7 @@
     if (found.kind === "material" || found.kind === "batch") {
       var code = { kind: found.kind, material: found.material.code, batch: found.batch || "" };
       var op = view.name === "operation" ? currentOp() : null;
-      if (op && ["accepted", "running", "paused"].indexOf(op.state) >= 0) return issueScan(code, found.material);
+      if (op && ["accepted", "running", "paused"].indexOf(op.state) >= 0) return issueScan(code, found.material, found.stock);
       if (view.name !== "putaway") view = { name: "putaway" };
       return putawayScan(code, found.material);
     }
@@ -1421,6 +1562,17 @@
     }
   }
 
+  // A first visit does not pass through the service worker: this page becomes the shell it
+  // serves offline (later visits it keeps itself, network first).
+  function keepShell() {
+    if (!window.caches || !SHELL_HTML || !CONFIG.shell_cache || navigator.serviceWorker.controller) return;
+    caches.open(CONFIG.shell_cache).then(function (cache) {
+      return cache.put(CONFIG.urls.scope, new Response(SHELL_HTML, {
+        headers: { "Content-Type": "text/html; charset=utf-8" }
+      }));
+    }).catch(function () { /* kept on the next visit */ });
+  }
+
   // --- Start ------------------------------------------------------------------------------
   async function start() {
     deviceId = await kvGet("device_id");
@@ -1456,6 +1608,12 @@
       scanInput.focus();
     });
     $("#camera-button").addEventListener("click", function () { openCamera(scanner.deliver); });
+    document.querySelectorAll("form.lang").forEach(function (form) { // the token from its cookie
+      form.addEventListener("submit", function () {
+        var field = form.querySelector("[data-csrf-from-cookie]");
+        if (field) field.value = csrfToken();
+      });
+    });
     $("#camera-close").addEventListener("click", closeCamera);
     $("#pending").addEventListener("click", function () { show("setaside"); if (online) sync(); });
     var menu = $("#menu");
@@ -1485,6 +1643,7 @@
 
     if ("serviceWorker" in navigator && CONFIG.urls.service_worker) {
       navigator.serviceWorker.register(CONFIG.urls.service_worker, { scope: CONFIG.urls.scope }).catch(function () {});
+      keepShell();
     }
     await sync();
     await refresh();

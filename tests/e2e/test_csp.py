@@ -10,6 +10,7 @@ PAGES = [
     "/monitoring/",
     "/admin/",
     "/admin/inventory/material/add/",
+    "/account/api-tokens/",
     "/api/docs/",
     "/floor/",
 ]

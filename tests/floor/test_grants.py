@@ -12,7 +12,7 @@ from tests.factories import UserFactory
 from workorders.services import temporary_grant_create, temporary_grant_revoke
 
 URL = "/api/v1/floor/actions/"  # where the scanner posts its queue
-PUT_AWAY = "inventory.add_stockmovement"
+PUT_AWAY = "inventory.put_away_stock"
 
 
 def put_away(quantity: str) -> dict:

@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from inventory.services import MovementRequest, stock_move
-from tests.factories import BatchFactory
+from tests.factories import BatchFactory, LocationFactory
 from workorders.services import operation_transition
 
 STATE = "/api/v1/floor/state/"
@@ -113,3 +113,39 @@ def test_an_unknown_code_answers_with_a_code_and_a_hint(floor_api, plant):
 def test_state_and_lookup_need_a_signed_in_person(api_client, db):
     assert api_client.get(STATE).status_code == 401
     assert api_client.get(LOOKUP, {"code": "x"}).status_code == 401
+
+
+def test_a_material_or_batch_lookup_says_where_it_can_be_issued_from(floor_api, plant):
+    """For an issue the operation's list does not prefill: line side first, then the most,
+    never a quality hold or a pending put-away location, only what is not reserved."""
+    BatchFactory(material__code="0400777", number="L2407")
+    BatchFactory(material__code="0400777", number="L2408")
+    LocationFactory(code="WH-B-02", location_type="storage")
+    LocationFactory(code="QH-1", location_type="quality_hold")
+    for key, batch, where, quantity in [
+        ("a", "L2407", "LINE-1", 6),
+        ("b", "L2407", "WH-B-02", 40),
+        ("c", "L2408", "FG-A-01", 90),
+        ("d", "L2407", "QH-1", 500),
+        ("e", "L2407", "FG-PENDING", 500),
+    ]:
+        stock_move(
+            actor=None,
+            idempotency_key=f"bars-{key}",
+            request=MovementRequest("receipt", "0400777", where, Decimal(quantity), batch=batch),
+        )
+
+    batch = floor_api.get(LOOKUP, {"code": "BAT:0400777|L2407"}).json()
+    material = floor_api.get(LOOKUP, {"code": "MAT:0400777"}).json()
+    nothing = floor_api.get(LOOKUP, {"code": "MAT:100234"}).json()
+
+    assert [(row["location"], row["quantity"]) for row in batch["stock"]] == [
+        ("LINE-1", "6"),
+        ("WH-B-02", "40"),
+    ]
+    assert [(row["location"], row["batch"]) for row in material["stock"]] == [
+        ("LINE-1", "L2407"),
+        ("FG-A-01", "L2408"),
+        ("WH-B-02", "L2407"),
+    ]
+    assert nothing["stock"] == []
