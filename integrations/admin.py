@@ -1,3 +1,5 @@
+import json
+
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.urls import reverse
@@ -16,6 +18,7 @@ from integrations.models import (
 from integrations.reconciliation import discrepancies_decide
 from integrations.selectors import node_sync_status_list
 from integrations.tasks import pull_node
+from inventory.models import Location
 from mes.admin import (
     NoAddMixin,
     NoChangeMixin,
@@ -47,10 +50,20 @@ class NodeAdmin(admin.ModelAdmin):
         "last_inbound_success_at",
         "last_attempt_at",
         "last_error_code",
-        "last_error_message",
+        "last_error_text",
         "last_error_at",
     )
+    exclude = ("last_error_message",)
     actions = ["rotate_token", "revoke_token", "pull_now"]
+
+    @admin.display(description=_("last error"))
+    def last_error_text(self, node):
+        # The other system's or the network's own words: shown as they came, as code.
+        return (
+            format_html("<code>{}</code>", node.last_error_message)
+            if node.last_error_message
+            else "-"
+        )
 
     def get_queryset(self, request):
         self._status = {status.node.pk: status for status in node_sync_status_list()}
@@ -116,8 +129,17 @@ class OutboxMessageAdmin(NoAddMixin, NoDeleteMixin, admin.ModelAdmin):
     list_filter = ("state", "node", "event_type", "last_error_code")
     search_fields = ("aggregate_key", "message_id")
     list_select_related = ("node",)
-    readonly_fields = [field.name for field in OutboxMessage._meta.fields]
+    readonly_fields = [
+        "payload_text" if field.name == "payload" else field.name
+        for field in OutboxMessage._meta.fields
+    ]
     actions = ["replay_selected"]
+
+    @admin.display(description=_("payload"))
+    def payload_text(self, message):
+        # The message as the other system receives it: JSON, shown as code.
+        payload = json.dumps(message.payload, ensure_ascii=False, indent=2, default=str)
+        return format_html("<pre>{}</pre>", payload)
 
     @admin.action(description=_("Replay the selected dead letters"))
     def replay_selected(self, request, queryset):
@@ -134,7 +156,21 @@ class InboundRecordAdmin(NoAddMixin, NoChangeMixin, admin.ModelAdmin):
     list_display = ("id", "node", "kind", "external_id", "received_at")
     list_filter = ("node", "kind")
     search_fields = ("external_id",)
-    readonly_fields = [field.name for field in InboundRecord._meta.fields]
+    readonly_fields = [
+        {"payload": "payload_text", "result": "result_text"}.get(field.name, field.name)
+        for field in InboundRecord._meta.fields
+    ]
+
+    @admin.display(description=_("payload"))
+    def payload_text(self, record):
+        # As the other system sent it: JSON, shown as code.
+        return format_html(
+            "<pre>{}</pre>", json.dumps(record.payload, ensure_ascii=False, indent=2)
+        )
+
+    @admin.display(description=_("result"))
+    def result_text(self, record):
+        return format_html("<pre>{}</pre>", json.dumps(record.result, ensure_ascii=False, indent=2))
 
 
 # --- Reconciliation ----------------------------------------------------------------
@@ -143,7 +179,7 @@ class RepairPolicyAdmin(admin.ModelAdmin):
     list_display = (
         "priority",
         "category",
-        "location_type",
+        "location_type_label",
         "source_of_truth",
         "auto_limit_quantity",
         "auto_limit_percent",
@@ -151,6 +187,13 @@ class RepairPolicyAdmin(admin.ModelAdmin):
     list_display_links = ("priority", "category")
     list_filter = ("source_of_truth",)
     ordering = ("priority", "id")
+
+    @admin.display(description=_("location type"), ordering="location_type")
+    def location_type_label(self, policy):
+        if not policy.location_type:
+            return _("any")
+        types = dict(Location.Type.choices)
+        return types.get(policy.location_type, policy.location_type)
 
 
 @admin.register(ReconciliationRun)

@@ -14,18 +14,24 @@ from integrations import reconciliation, selectors, services
 from integrations.errors import NODE_TOKEN_INVALID
 from integrations.models import Discrepancy, Node, ReconciliationRun
 from mes.errors import ApplicationError
+from mes.fields import StrictBooleanField
 from mes.permissions import ModelPermissions, may
 
 
 class NodeTokenAuthentication(BaseAuthentication):
-    """``Authorization: Node <token>``; the request acts as that node."""
+    """``Authorization: Node <token>``; the request acts as that node.
+
+    The only authentication of the inbound endpoint: a push without the ``Node``
+    scheme (no header, a user's or a device's token) is refused with ``INT-007``,
+    the node token's own code, like a wrong token.
+    """
 
     keyword = "Node"
 
     def authenticate(self, request):
         parts = get_authorization_header(request).split()
         if not parts or parts[0].decode(errors="replace") != self.keyword:
-            return None
+            raise ApplicationError(NODE_TOKEN_INVALID)
         node = None
         if len(parts) == 2:
             node = services.node_for_token(parts[1].decode(errors="replace"))
@@ -291,9 +297,13 @@ class ReconciliationDiscrepancyListApi(generics.ListAPIView):
 
     class DiscrepancyFilterSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=Discrepancy.Kind.choices, required=False)
-        material = serializers.CharField(required=False, help_text="Code, or its start")
+        material = serializers.CharField(
+            required=False, allow_blank=True, help_text="Code, or its start"
+        )
         location = serializers.CharField(
-            required=False, help_text="Location code, or its start (a warehouse prefix)"
+            required=False,
+            allow_blank=True,
+            help_text="Location code, or its start (a warehouse prefix)",
         )
         repair = serializers.ChoiceField(choices=Discrepancy.Repair.choices, required=False)
         order = serializers.ChoiceField(
@@ -325,7 +335,7 @@ class ReconciliationDecideApi(APIView):
         ids = serializers.ListField(
             child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=1000
         )
-        approve = serializers.BooleanField()
+        approve = StrictBooleanField()
 
     class DecideOutputSerializer(serializers.Serializer):
         decided = serializers.IntegerField()

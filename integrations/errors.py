@@ -63,3 +63,15 @@ IMPORT_ROW_MISALIGNED = register(
     _("The row has more values than the header has columns (an unquoted separator?)."),
     400,
 )
+IMPORT_XLSX_TOO_LARGE = register(
+    "INT-113",
+    "C",
+    _("The XLSX file unpacks to far more data than a stock file holds (a zip bomb?)."),
+    400,
+)
+IMPORT_FILE_TOO_LARGE = register(
+    "INT-114", "C", _("The file is larger than the import limit."), 413
+)
+IMPORT_TOO_SLOW = register(
+    "INT-115", "C", _("The import took too long and was stopped; nothing was imported."), 500
+)

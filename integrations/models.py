@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from inventory.models import Location
+
 
 class Node(models.Model):
     """An external system: ERP, WMS, another MES, a scanner gateway."""
@@ -84,8 +86,10 @@ class Node(models.Model):
     timeout_seconds = models.FloatField(_("timeout (s)"), default=10)
     max_retries = models.PositiveSmallIntegerField(_("retries"), default=3)
     first_retry_seconds = models.PositiveIntegerField(_("first retry after (s)"), default=30)
-    inbound_token_hash = models.CharField(max_length=64, blank=True, editable=False)
-    pull_cursors = models.JSONField(default=dict, blank=True, editable=False)
+    inbound_token_hash = models.CharField(
+        _("inbound token hash"), max_length=64, blank=True, editable=False
+    )
+    pull_cursors = models.JSONField(_("pull cursors"), default=dict, blank=True, editable=False)
     is_active = models.BooleanField(_("active"), default=True)
     last_outbound_success_at = models.DateTimeField(_("last delivery"), null=True, blank=True)
     last_inbound_success_at = models.DateTimeField(_("last inbound"), null=True, blank=True)
@@ -128,7 +132,7 @@ class OutboxMessage(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), db_index=True)
-    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True, editable=False)
     last_error_code = models.CharField(_("last error code"), max_length=16, blank=True)
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
@@ -147,7 +151,9 @@ class OutboxMessage(models.Model):
 class InboundRecord(models.Model):
     """One record received from a node; its external id makes it apply once."""
 
-    node = models.ForeignKey(Node, on_delete=models.PROTECT, related_name="inbound")
+    node = models.ForeignKey(
+        Node, verbose_name=_("connected system"), on_delete=models.PROTECT, related_name="inbound"
+    )
     kind = models.CharField(_("kind"), max_length=32)
     external_id = models.CharField(_("external id"), max_length=128)
     payload = models.JSONField(_("payload"))
@@ -169,13 +175,18 @@ class InboundRecord(models.Model):
 
 
 class InboundFile(models.Model):
-    """A file imported all or nothing; the same file is imported once."""
+    """A file imported all or nothing; the same file is imported once.
+
+    The page saves the upload as ``pending``; a worker reads and applies it
+    (``integrations.import_file``) and leaves it ``imported`` or ``rejected``.
+    """
 
     class Kind(models.TextChoices):
         STOCK_COUNT = "stock_count", _("Stock count (on hand becomes the file's quantity)")
         PURCHASE_RECEIPTS = "purchase_receipts", _("Purchase receipts")
 
     class State(models.TextChoices):
+        PENDING = "pending", _("Waiting to be imported")
         IMPORTED = "imported", _("Imported")
         REJECTED = "rejected", _("Rejected")
 
@@ -184,7 +195,7 @@ class InboundFile(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=32, choices=Kind)
     filename = models.CharField(_("file"), max_length=255)
-    sha256 = models.CharField(max_length=64)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
     state = models.CharField(_("state"), max_length=16, choices=State)
     rows = models.PositiveIntegerField(_("rows"), default=0)
     errors = models.JSONField(_("errors"), default=list, blank=True)
@@ -197,15 +208,17 @@ class InboundFile(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("imported file")
         verbose_name_plural = _("imported files")
         ordering = ["-id"]
         constraints = [
+            # Once per file: while it waits for the worker and once it is imported.
             models.UniqueConstraint(
                 fields=["node", "kind", "sha256"],
-                condition=models.Q(state="imported"),
+                condition=models.Q(state__in=["pending", "imported"]),
                 name="inbound_file_imported_once",
             )
         ]
@@ -236,7 +249,12 @@ class ReconciliationRun(models.Model):
     summary = models.JSONField(_("summary"), default=dict, blank=True)
     error = models.TextField(_("error"), blank=True)
     started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("run by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     started_at = models.DateTimeField(_("started at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
@@ -269,6 +287,8 @@ class SnapshotLine(models.Model):
     quantity = models.DecimalField(max_digits=18, decimal_places=6)
 
     class Meta:
+        verbose_name = _("snapshot line")
+        verbose_name_plural = _("snapshot lines")
         indexes = [
             models.Index(
                 fields=["run", "system", "material_code", "batch", "location"],
@@ -311,7 +331,10 @@ class RepairPolicy(models.Model):
         ordering = ["priority", "id"]
 
     def __str__(self) -> str:
-        return f"{self.category or '*'} / {self.location_type or '*'} -> {self.source_of_truth}"
+        types = dict(Location.Type.choices)
+        location_type = types.get(self.location_type, self.location_type) or "*"
+        truth = self.get_source_of_truth_display()
+        return f"{self.category or '*'} / {location_type} \u2192 {truth}"
 
 
 class Discrepancy(models.Model):
@@ -331,7 +354,10 @@ class Discrepancy(models.Model):
         OUTBOUND = "outbound", _("Correction sent to the other system")
 
     run = models.ForeignKey(
-        ReconciliationRun, on_delete=models.CASCADE, related_name="discrepancies"
+        ReconciliationRun,
+        verbose_name=_("reconciliation run"),
+        on_delete=models.CASCADE,
+        related_name="discrepancies",
     )
     system = models.CharField(_("compared with"), max_length=16)
     kind = models.CharField(_("class"), max_length=20, choices=Kind, db_index=True)
@@ -348,7 +374,12 @@ class Discrepancy(models.Model):
     )
     repair_movement_id = models.BigIntegerField(_("repair movement"), null=True, blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
 

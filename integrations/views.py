@@ -24,6 +24,7 @@ from integrations.forms import (
     DiscrepancyDecideForm,
     FileImportForm,
     ReconciliationStartForm,
+    check_upload_sizes,
     form_error,
 )
 from integrations.models import Discrepancy, InboundFile, ReconciliationRun
@@ -35,13 +36,21 @@ from mes.permissions import may, page_permission_required
 @page_permission_required("integrations.add_inboundfile")
 @require_http_methods(["GET", "POST"])
 def file_import(request):
-    """Upload a stock file; it is imported all or nothing, and only once."""
-    form = FileImportForm(request.POST or None, request.FILES or None)
+    """Upload a stock file; a worker imports it all or nothing, and only once.
+
+    The page saves the file and shows it waiting; its own page follows the
+    import (htmx polling) until it is imported or rejected.
+    """
+    form = FileImportForm()
     error = None
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
+    if request.method == "POST":
+        form = FileImportForm(request.POST, request.FILES)
         try:
-            record, _already = services.inbound_file_import(
+            check_upload_sizes(request.FILES)
+            if not form.is_valid():
+                raise form_error(form)
+            upload = form.cleaned_data["file"]
+            record, _already = services.inbound_file_submit(
                 actor=request.user,
                 node=form.cleaned_data["node"],
                 kind=form.cleaned_data["kind"],
@@ -56,14 +65,21 @@ def file_import(request):
         request,
         "integrations/file_import.html",
         {"form": form, "error": error, "recent": selectors.inbound_file_list()[:20]},
-        status=400 if error else 200,
+        status=error.error.http_status if error else 200,
     )
 
 
 @page_permission_required("integrations.view_inboundfile")
+@require_GET
 def file_detail(request, pk: int):
+    """One imported file; while it waits for the worker, htmx polls its status every second."""
     record = get_object_or_404(InboundFile.objects.select_related("node", "actor"), pk=pk)
-    return render(request, "integrations/file_detail.html", {"file": record})
+    return _render(
+        request,
+        "integrations/file_detail.html",
+        "integrations/_file_status.html",
+        {"file": record},
+    )
 
 
 # --- Reconciliation ----------------------------------------------------------------
@@ -110,6 +126,9 @@ def _history_context(request: HttpRequest, form: ReconciliationStartForm | None)
                     if form is not None
                     else []
                 ),
+                # Only who may open the admin's connected systems is sent there.
+                "can_connect_systems": request.user.is_staff
+                and may(request.user, "integrations.change_node"),
             }
         )
     return context
@@ -134,6 +153,7 @@ def reconciliation_start(request: HttpRequest) -> HttpResponse:
     """Save the files, open the run and enqueue it; the run page then shows its progress."""
     form = ReconciliationStartForm(request.POST, request.FILES)
     try:
+        check_upload_sizes(request.FILES)
         if not form.is_valid():
             raise form_error(form)
         run = reconciliation.reconciliation_run_submit(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status, viewsets
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,8 +21,14 @@ from inventory.models import (
     StockReservation,
 )
 from mes.errors import API_VALIDATION, ApplicationError
-from mes.fields import OccurredAtField
-from mes.permissions import ModelPermissions, authorize, permission_required
+from mes.fields import (
+    OccurredAtField,
+    QueryDateTimeField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictModelSerializer,
+)
+from mes.permissions import ModelPermissions, permission_required
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -41,8 +49,8 @@ def _replay_headers(replayed: bool) -> dict[str, str]:
 # --- Master data ------------------------------------------------------------
 # The serializers check the input; the services write it, the same way as the
 # master data other systems send (``inventory.services.master_data``).
-class MaterialSerializer(serializers.ModelSerializer):
-    code = serializers.CharField(max_length=64, trim_whitespace=False)
+class MaterialSerializer(StrictModelSerializer):
+    code = StrictCharField(max_length=64, trim_whitespace=False)
     # The model's check constraint, as a field error (DRF does not run it).
     safety_stock = serializers.DecimalField(
         max_digits=18, decimal_places=6, min_value=0, required=False
@@ -73,7 +81,7 @@ class MaterialSerializer(serializers.ModelSerializer):
         return value
 
 
-class LocationSerializer(serializers.ModelSerializer):
+class LocationSerializer(StrictModelSerializer):
     parent = serializers.SlugRelatedField(
         slug_field="code", queryset=Location.objects.all(), required=False, allow_null=True
     )
@@ -83,7 +91,7 @@ class LocationSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name", "parent", "level", "location_type", "is_active"]
 
 
-class BatchSerializer(serializers.ModelSerializer):
+class BatchSerializer(StrictModelSerializer):
     material = serializers.SlugRelatedField(slug_field="code", queryset=Material.objects.all())
 
     class Meta:
@@ -100,6 +108,7 @@ class MaterialViewSet(viewsets.ModelViewSet):
     queryset = Material.objects.all()
     serializer_class = MaterialSerializer
     permission_classes = [ModelPermissions]
+    parser_classes = [JSONParser]  # master data is JSON (a form body could not be checked)
     filterset_fields = ["category", "is_batch_tracked", "is_active", "unit"]
     search_fields = ["code", "name", "specification"]
     ordering_fields = ["code", "name", "category"]
@@ -122,6 +131,7 @@ class LocationViewSet(viewsets.ModelViewSet):
     queryset = Location.objects.select_related("parent")
     serializer_class = LocationSerializer
     permission_classes = [ModelPermissions]
+    parser_classes = [JSONParser]
     filterset_fields = ["location_type", "level", "is_active", "parent__code"]
     search_fields = ["code", "name"]
     ordering_fields = ["code", "name"]
@@ -144,6 +154,7 @@ class BatchViewSet(viewsets.ModelViewSet):
     queryset = Batch.objects.select_related("material")
     serializer_class = BatchSerializer
     permission_classes = [ModelPermissions]
+    parser_classes = [JSONParser]
     filterset_fields = ["material__code", "number"]
     search_fields = ["number", "supplier_lot", "material__code"]
     ordering_fields = ["number", "expiry_date"]
@@ -196,13 +207,14 @@ class StockBalanceListApi(generics.ListAPIView):
     filter_backends = []
 
     class FilterSerializer(serializers.Serializer):
-        material = serializers.CharField(required=False)
-        location = serializers.CharField(required=False)
-        batch = serializers.CharField(required=False)
+        # Blank is no filter, as an HTML form sends it (and so the schema says).
+        material = serializers.CharField(required=False, allow_blank=True)
+        location = serializers.CharField(required=False, allow_blank=True)
+        batch = serializers.CharField(required=False, allow_blank=True)
         location_type = serializers.ChoiceField(choices=Location.Type.choices, required=False)
-        search = serializers.CharField(required=False)
-        below_safety_stock = serializers.BooleanField(required=False, default=False)
-        include_empty = serializers.BooleanField(required=False, default=False)
+        search = serializers.CharField(required=False, allow_blank=True)
+        below_safety_stock = StrictBooleanField(required=False, default=False)
+        include_empty = StrictBooleanField(required=False, default=False)
 
     @extend_schema(parameters=[FilterSerializer])
     def get(self, request, *args, **kwargs):
@@ -216,17 +228,17 @@ class StockBalanceListApi(generics.ListAPIView):
 
 # --- Movements ----------------------------------------------------------------
 class MovementInputSerializer(serializers.Serializer):
-    type = serializers.CharField(max_length=32)
-    material = serializers.CharField(max_length=64, trim_whitespace=False)
-    location = serializers.CharField(max_length=64)
-    to_location = serializers.CharField(max_length=64, required=False, allow_null=True)
-    batch = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
+    type = StrictCharField(max_length=32)
+    material = StrictCharField(max_length=64, trim_whitespace=False)
+    location = StrictCharField(max_length=64)
+    to_location = StrictCharField(max_length=64, required=False, allow_null=True)
+    batch = StrictCharField(max_length=64, required=False, allow_null=True, allow_blank=True)
     quantity = serializers.DecimalField(max_digits=None, decimal_places=None)
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    reason = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+    reference = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
     occurred_at = OccurredAtField(required=False, allow_null=True)
-    device_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    device_id = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
+    note = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
     source = serializers.ChoiceField(
         choices=[(value, label) for value, label in MovementSource.choices if value != "ui"],
         required=False,
@@ -319,20 +331,33 @@ def movement_results_data(results: list[services.MovementResult]) -> list[dict]:
 
 
 class MovementFilterSerializer(serializers.Serializer):
-    material = serializers.CharField(required=False)
-    location = serializers.CharField(required=False)
-    type = serializers.CharField(required=False)
-    reference = serializers.CharField(required=False)
-    source = serializers.CharField(required=False)
-    occurred_from = serializers.DateTimeField(required=False)
-    occurred_to = serializers.DateTimeField(required=False)
+    # Blank is no filter, as an HTML form sends it (and so the schema says).
+    material = serializers.CharField(required=False, allow_blank=True)
+    location = serializers.CharField(required=False, allow_blank=True)
+    type = serializers.CharField(required=False, allow_blank=True)
+    reference = serializers.CharField(required=False, allow_blank=True)
+    source = serializers.CharField(required=False, allow_blank=True)
+    occurred_from = QueryDateTimeField(required=False)
+    occurred_to = QueryDateTimeField(required=False)
+
+
+class MovementPermissions(ModelPermissions):
+    """Reading the ledger needs its view permission; posting, the right to make some
+    kind of movement (role or grant). Each movement's own type is judged by the
+    service (``inventory.services.MOVEMENT_PERMISSIONS``), before its body."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return super().has_permission(request, view)
+        user = request.user
+        return bool(user and user.is_authenticated) and services.may_move_stock(user)
 
 
 class MovementListCreateApi(generics.ListAPIView):
     """GET: the ledger by movement, newest first. POST: one movement."""
 
     serializer_class = MovementOutputSerializer
-    permission_classes = [ModelPermissions]
+    permission_classes = [MovementPermissions]
     queryset = StockMovement.objects.none()
     filter_backends = []
 
@@ -354,11 +379,10 @@ class MovementListCreateApi(generics.ListAPIView):
         responses={201: MovementOutputSerializer, 200: MovementOutputSerializer},
     )
     def post(self, request):
-        # Adjusting needs more than moving: say so before judging the rest of the body.
+        # Each type needs its own permission: say so before judging the rest of the body.
         movement_type = request.data.get("type") if isinstance(request.data, dict) else None
-        adjusting = isinstance(movement_type, str) and movement_type in services.ADJUST_TYPES
-        if adjusting:
-            authorize(request.user, "inventory.adjust_stock")
+        if isinstance(movement_type, str) and movement_type in services.MOVEMENT_PERMISSIONS:
+            services.movement_authorize(request.user, movement_type)
         serializer = MovementInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         movement_request, source = serializer.to_request()
@@ -397,7 +421,7 @@ class MovementBatchApi(APIView):
     other bad item; only a request that is not a list of items is refused whole.
     """
 
-    permission_classes = [ModelPermissions]
+    permission_classes = [MovementPermissions]
     queryset = StockMovement.objects.none()  # for the permission class
 
     class BatchInputSerializer(serializers.Serializer):
@@ -450,7 +474,7 @@ class MovementReverseApi(APIView):
     permission_classes = [permission_required("inventory.reverse_stockmovement")]
 
     class ReverseInputSerializer(serializers.Serializer):
-        reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        reason = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
 
     @extend_schema(
         request=ReverseInputSerializer,
@@ -509,11 +533,9 @@ class ReservationListCreateApi(generics.ListAPIView):
     ordering_fields = ["created_at"]
 
     class ReservationInputSerializer(serializers.Serializer):
-        material = serializers.CharField(max_length=64, trim_whitespace=False)
-        location = serializers.CharField(max_length=64)
-        batch = serializers.CharField(
-            max_length=64, required=False, allow_null=True, allow_blank=True
-        )
+        material = StrictCharField(max_length=64, trim_whitespace=False)
+        location = StrictCharField(max_length=64)
+        batch = StrictCharField(max_length=64, required=False, allow_null=True, allow_blank=True)
         quantity = serializers.DecimalField(max_digits=None, decimal_places=None)
         reference = serializers.CharField(max_length=100)
 

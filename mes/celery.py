@@ -9,7 +9,8 @@ from mes.request_context import task_id_var
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mes.settings")
 
-app = Celery("mes")
+# Every task counts its starts and is set aside after killing its worker too often.
+app = Celery("mes", task_cls="mes.task_guard:GuardedTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -16,7 +16,12 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError, models
 from django.db.models import ProtectedError, RestrictedError
@@ -135,6 +140,16 @@ API_IDEMPOTENCY_KEY_CONFLICT = register(
     _("This idempotency key was already used for a different request."),
     409,
 )
+# A request the server refuses to read is the client's fault: 4xx with its own code.
+API_REQUEST_TOO_LARGE = register("API-012", "C", _("The request is too large."), 413)
+API_TOO_MANY_FIELDS = register("API-013", "C", _("The request has too many fields or files."), 400)
+API_NESTED_TOO_DEEP = register("API-014", "C", _("The request body is nested too deeply."), 400)
+SYS_TASK_DEAD_LETTERED = register(
+    "SYS-005",
+    "B",
+    _("A background task stopped its worker process again and again and was set aside."),
+    500,
+)
 SEC_LOGIN_LOCKED = register(
     "SEC-001",
     "C",
@@ -143,6 +158,22 @@ SEC_LOGIN_LOCKED = register(
         "ask a supervisor if it was not you."
     ),
     429,
+)
+
+SEC_CSRF_FAILED = register(
+    "SEC-002",
+    "C",
+    _("The security check of this request failed (CSRF): reload the page and send it again."),
+    403,
+)
+
+# People's API tokens (mes/tokens.py): unknown and revoked keys are told apart.
+API_TOKEN_INVALID = register("TOK-001", "C", _("This API token is not valid."), 401)
+API_TOKEN_REVOKED = register(
+    "TOK-002",
+    "C",
+    _("This API token was revoked; create a new one on your API tokens page."),
+    401,
 )
 
 IN_USE_MESSAGE = _("It is still used by other records; mark it inactive instead.")
@@ -209,6 +240,28 @@ def is_lock_conflict(exc: BaseException | None) -> bool:
     }
 
 
+# DRF's SessionAuthentication refuses a missing or wrong CSRF token with this detail.
+CSRF_FAILED_PREFIX = "CSRF Failed"
+
+
+def request_error(exc: BaseException | None) -> ErrorCode | None:
+    """The code of a request refused for its form, not its content: too large, too
+    many fields, nested too deeply, or without its CSRF token; ``None`` otherwise.
+    Django raises the first ones while it reads the body; a ``RecursionError``
+    comes from parsing or walking a body nested thousands deep."""
+    if isinstance(exc, RequestDataTooBig):
+        return API_REQUEST_TOO_LARGE
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return API_TOO_MANY_FIELDS
+    if isinstance(exc, RecursionError):
+        return API_NESTED_TOO_DEEP
+    if isinstance(exc, drf_exceptions.PermissionDenied) and str(exc.detail).startswith(
+        CSRF_FAILED_PREFIX
+    ):
+        return SEC_CSRF_FAILED
+    return None
+
+
 def database_unavailable_logged(exc: BaseException) -> None:
     logger.warning(
         "database unavailable: %s",
@@ -235,7 +288,17 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return response
     if isinstance(exc, ApplicationError):
         logger.info(str(exc), extra={"error_code": exc.code})
-        return Response(exc.payload(), status=exc.error.http_status)
+        response = Response(exc.payload(), status=exc.error.http_status)
+        # A refused credential (an API or device token) still names the scheme to use.
+        if getattr(exc, "auth_header", None) and response.status_code == 401:
+            response["WWW-Authenticate"] = exc.auth_header
+        return response
+    refused = request_error(exc)
+    if refused is not None:
+        logger.warning(
+            "request refused: %s", type(exc).__name__, extra={"error_code": refused.code}
+        )
+        return Response(error_payload(refused), status=refused.http_status)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

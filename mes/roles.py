@@ -19,6 +19,7 @@ class Role(TextChoices):
     TEAM_LEADER = "team_leader", _("Team leader")
     SUPERVISOR = "supervisor", _("Supervisor")
     MAINTENANCE = "maintenance", _("Maintenance")
+    STOREKEEPER = "storekeeper", _("Storekeeper")
 
 
 # Roles that work in the Django admin (is_staff is set for their demo users).
@@ -41,6 +42,24 @@ _INVENTORY_MASTER_DATA = [
     for model in ("material", "location", "batch")
 ]
 _RESERVE = ["inventory.add_stockreservation", "inventory.change_stockreservation"]
+# Stock movements, one permission per type (inventory.services.MOVEMENT_PERMISSIONS).
+# On the line: issue, return, put away and move stock between places.
+_LINE_MOVES = [
+    "inventory.issue_stock",
+    "inventory.return_stock",
+    "inventory.put_away_stock",
+    "inventory.transfer_stock",
+]
+# The store room also receives goods (and imports the receipts other systems export).
+_STORE_ROOM_MOVES = ["inventory.receive_stock", *_LINE_MOVES]
+# Adjustments, counts, reversals and completions by hand are supervisors'.
+_ALL_MOVES = [
+    *_STORE_ROOM_MOVES,
+    "inventory.post_completion",
+    "inventory.adjust_stock",
+    "inventory.count_stock",
+    "inventory.reverse_stockmovement",
+]
 _WORKORDERS_VIEW = [
     f"workorders.view_{model}"
     for model in (
@@ -93,18 +112,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_INVENTORY_VIEW,
         *_INVENTORY_MASTER_DATA,
         *_RESERVE,
-        "inventory.add_stockmovement",
         *_WORKORDERS_VIEW,
         *_WORKORDERS_MASTER_DATA,
         *_PLAN,
         *_INTEGRATIONS_VIEW,
-        "integrations.add_inboundfile",
         "integrations.add_reconciliationrun",
         *_MONITORING_VIEW,
     ],
     Role.WORKER: [
         *_INVENTORY_VIEW,
-        "inventory.add_stockmovement",
+        # Puts away; issues only to his own operation (workorders.operate_workorder).
+        "inventory.put_away_stock",
         *_WORKORDERS_VIEW,
         *_OPERATE,
         *_REPORT_FAULTS,
@@ -113,30 +131,24 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "django_celery_beat.view_*",
         *_INVENTORY_VIEW,
         *_RESERVE,
-        "inventory.add_stockmovement",
-        "inventory.adjust_stock",
-        "inventory.reverse_stockmovement",
+        *_LINE_MOVES,
         *_WORKORDERS_VIEW,
         *_OPERATE,
         *_LEAD,
         *_REPORT_FAULTS,
         *_FLOOR_FOLLOW_UP,
         *_INTEGRATIONS_VIEW,
-        "integrations.add_inboundfile",
         *_MONITORING_VIEW,
     ],
     Role.SUPERVISOR: [
         "django_celery_beat.*",
-        "authtoken.*",
         *_INVENTORY_VIEW,
         *_INVENTORY_MASTER_DATA,
         "inventory.delete_material",
         "inventory.delete_location",
         "inventory.delete_batch",
         *_RESERVE,
-        "inventory.add_stockmovement",
-        "inventory.adjust_stock",
-        "inventory.reverse_stockmovement",
+        *_ALL_MOVES,
         "workorders.*",
         "integrations.*",
         "monitoring.*",
@@ -149,6 +161,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "workorders.view_faultreport",
         "monitoring.view_incident",
         "monitoring.acknowledge_incident",
+    ],
+    Role.STOREKEEPER: [
+        *_INVENTORY_VIEW,
+        *_STORE_ROOM_MOVES,
+        "integrations.view_node",
+        "integrations.view_inboundfile",
+        "integrations.add_inboundfile",
     ],
 }
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -26,10 +27,38 @@ VAR_DIR = Path(env.str("MES_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
+# Keys published in examples and tutorials: whoever has read them can sign sessions.
+PLACEHOLDER_SECRET_KEYS = frozenset(
+    {"change-me-to-a-long-random-string-of-at-least-fifty-characters", "build-only"}
+)
+PLACEHOLDER_SECRET_MARKERS = ("change-me", "changeme", "change_me", "django-insecure", "secret-key")
+MIN_SECRET_KEY_LENGTH = 50
+
+
+def _secret_key_problem(key: str) -> str | None:
+    """Why a configured key must not sign anything in production, or ``None``."""
+    lowered = key.casefold()
+    if key in PLACEHOLDER_SECRET_KEYS or any(m in lowered for m in PLACEHOLDER_SECRET_MARKERS):
+        return "is a published placeholder"
+    if len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < 5:
+        return f"is shorter than {MIN_SECRET_KEY_LENGTH} characters or not random"
+    return None
+
+
 def _secret_key() -> str:
-    """The configured key, or one generated once per machine for development."""
+    """The configured key, or one generated once per machine for development.
+
+    With ``DEBUG`` off, a placeholder (``.env.example``'s) or a short key stops
+    the start: a copied example would otherwise sign sessions with a public key.
+    """
     configured = env.str("DJANGO_SECRET_KEY", default="")
     if configured:
+        problem = _secret_key_problem(configured)
+        if problem and not env.bool("DJANGO_DEBUG", default=False):
+            raise ImproperlyConfigured(
+                f"DJANGO_SECRET_KEY {problem}: set 50 or more random characters, e.g. "
+                "python -c 'import secrets; print(secrets.token_urlsafe(64))'"
+            )
         return configured
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
@@ -87,7 +116,7 @@ INSTALLED_APPS = [
     "integrations",
     "monitoring",
     "drills",
-    "django.contrib.admin",
+    "mes.apps.MesAdminConfig",  # django.contrib.admin, its index grouped (mes/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -95,7 +124,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -118,6 +146,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A floor sign-in (badge or PIN) opens the floor only; revoking its device ends it.
+    "floor.middleware.FloorSessionMiddleware",
+    # Before any middleware reads the body (the CSRF check reads the form).
+    "mes.security.RequestSizeLimitMiddleware",
     "mes.request_context.RequestUserMiddleware",
     # Puts the signed-in user on audit-log entries (mes/audit.py).
     "auditlog.middleware.AuditlogMiddleware",
@@ -194,6 +226,12 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "throttle",
         },
+        # Task start counts (mes/task_guard.py): must outlive a killed worker process.
+        "tasks": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "tasks",
+        },
     }
 else:
     CELERY_BROKER_URL = "filesystem://"
@@ -212,6 +250,11 @@ else:
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "throttle",
         },
+        # Files, not memory: a worker process that dies takes its memory with it.
+        "tasks": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache" / "tasks"),
+        },
     }
 
 # Crontab schedules (the 02:00 reconciliation) are in factory local time.
@@ -228,8 +271,14 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = 120
-CELERY_TASK_TIME_LIMIT = 180
+# Every task has time limits: these, or its own where it needs longer (a test checks
+# each registered task). The hard limit stays below the Redis visibility timeout.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("MES_TASK_SOFT_TIME_LIMIT", default=120)
+CELERY_TASK_TIME_LIMIT = env.int("MES_TASK_TIME_LIMIT", default=180)
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
+# A task whose worker process died this many times on it is set aside, not delivered
+# again (mes/task_guard.py: a record and a SYS-005 incident).
+TASK_MAX_WORKER_DEATHS = env.int("MES_TASK_MAX_WORKER_DEATHS", default=3)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -256,6 +305,16 @@ CELERY_BEAT_SCHEDULE = {
 # re-enqueues it (its own task should have run by then).
 OUTBOX_CLAIM_MARGIN_SECONDS = env.float("MES_OUTBOX_CLAIM_MARGIN_SECONDS", default=30.0)
 OUTBOX_SWEEP_GRACE_SECONDS = env.float("MES_OUTBOX_SWEEP_GRACE_SECONDS", default=60.0)
+# Uploads: the largest file imported or compared, the largest request body (two
+# snapshot files fit), and what an XLSX may unpack to before it is opened: in all,
+# and per part as a compression ratio (real sheets: 5-20 to 1; an 8 MB zip bomb that
+# unpacks to 2 GB: 250 to 1).
+IMPORT_MAX_BYTES = env.int("MES_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+REQUEST_MAX_BYTES = env.int("MES_REQUEST_MAX_BYTES", default=2 * IMPORT_MAX_BYTES + 1024 * 1024)
+XLSX_MAX_UNCOMPRESSED_BYTES = env.int("MES_XLSX_MAX_UNCOMPRESSED_BYTES", default=512 * 1024 * 1024)
+XLSX_MAX_COMPRESSION_RATIO = env.float("MES_XLSX_MAX_RATIO", default=100.0)
+# The import task's soft time limit (its hard limit is a minute later).
+IMPORT_SOFT_TIME_LIMIT = env.int("MES_IMPORT_SOFT_TIME_LIMIT", default=1500)
 # More differences than this in one reconciliation run raise a B incident.
 RECONCILIATION_INCIDENT_THRESHOLD = env.int("MES_RECONCILIATION_INCIDENT_THRESHOLD", default=50)
 
@@ -280,6 +339,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("MES_LOGIN_COOLOFF_MINUTES", defau
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "mes.security.lockout_response"
+# A form without a valid CSRF token: 403 SEC-002 with its page (or JSON under /api/).
+CSRF_FAILURE_VIEW = "mes.error_views.csrf_failure"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -295,6 +356,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
+# Files whitenoise serves at the site's root: /favicon.ico, which browsers ask for on
+# every page that names no icon (the admin, the API's JSON).
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 STORAGES = {
@@ -310,12 +374,23 @@ STORAGES = {
 # --- REST API ---------------------------------------------------------------
 # Floor endpoints and the badge sign-in only from registered devices (docs/floor.md).
 MES_FLOOR_REQUIRE_DEVICE_TOKEN = env.bool("MES_FLOOR_REQUIRE_DEVICE_TOKEN", default=False)
+# Badges of these roles (and superusers') also need the PIN on the floor (docs/floor.md).
+MES_FLOOR_BADGE_PIN_ROLES = env.list(
+    "MES_FLOOR_BADGE_PIN_ROLES", default=["team_leader", "supervisor"]
+)
+# Unknown badges per window: per badge prefix, and in the whole plant (an incident).
+MES_FLOOR_BADGE_FAILURE_WINDOW_SECONDS = env.int(
+    "MES_FLOOR_BADGE_FAILURE_WINDOW_SECONDS", default=600
+)
+MES_FLOOR_BADGE_FAILURES_PER_PREFIX = env.int("MES_FLOOR_BADGE_FAILURES_PER_PREFIX", default=20)
+MES_FLOOR_BADGE_FAILURES_GLOBAL = env.int("MES_FLOOR_BADGE_FAILURES_GLOBAL", default=200)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # A floor device token is refused (401 FLR-025) everywhere but the floor endpoints.
         "floor.auth.DeviceTokenRefused",
         # Token next: an anonymous API call then gets 401 with a challenge, not 403.
-        "rest_framework.authentication.TokenAuthentication",
+        # People's API tokens, stored hashed (mes/tokens.py, docs/security.md).
+        "mes.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -335,10 +410,12 @@ REST_FRAMEWORK = {
         # The floor's sign-in and its action batches, per device user (or address).
         "floor": env.str("MES_FLOOR_RATE", default="120/min"),
     },
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # DRF's, with a blank ?page= refused like any missing page (mes/pagination.py).
+    "DEFAULT_PAGINATION_CLASS": "mes.pagination.PageNumbers",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        # django-filter's, with booleans only true or false (mes/filters.py).
+        "mes.filters.FilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
@@ -353,6 +430,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every operation's error answers in the one error shape (mes/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "mes.schema.error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "WorkOrderStateEnum": "workorders.models.WorkOrderState",
         "OperationStateEnum": "workorders.models.OperationState",
@@ -361,20 +443,20 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Logging: JSON lines on stdout ------------------------------------------
+# --- Logging: JSON lines on stdout, timestamps in UTC (mes/logs.py) ---------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "mes.request_context.RequestContextLogFilter"}},
-    "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "timestamp", "levelname": "level", "name": "logger"},
-            "timestamp": False,
-        }
+    "filters": {
+        "request_context": {"()": "mes.request_context.RequestContextLogFilter"},
+        # kombu says so for every connection to the filesystem broker, which has no host.
+        "broker_without_host": {
+            "()": "mes.logs.DropMessages",
+            "prefixes": ["No hostname was supplied."],
+        },
     },
+    "formatters": {"json": {"()": "mes.logs.JsonFormatter"}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
@@ -386,6 +468,11 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Said once per process at start: that Pillow is missing (labels are SVG, so
+        # it is not needed) and django-axes's version.
+        "pyBarcode": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},
+        "kombu.connection": {"filters": ["broker_without_host"]},
     },
 }
 

@@ -4,11 +4,11 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from mes import api, views
+from mes import api, token_views
 
 admin.site.site_header = _("MES administration")
 admin.site.site_title = _("MES admin")
-admin.site.index_title = _("Master data, corrections and schedules")
+admin.site.index_title = _("The day's work, master data and records")
 
 api_v1 = [
     path("me/", api.MeApi.as_view(), name="me"),
@@ -20,10 +20,17 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("monitoring.urls_home")),  # the home dashboard
     path("", include("monitoring.urls_probes")),  # /healthz, /readyz, /metrics
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/api-tokens/", token_views.api_tokens, name="api_tokens"),
+    path("account/api-tokens/new/", token_views.api_token_create, name="api_token_create"),
+    path(
+        "account/api-tokens/<int:pk>/revoke/",
+        token_views.api_token_revoke,
+        name="api_token_revoke",
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("inventory/", include("inventory.urls")),
     path("work-orders/", include("workorders.urls")),
@@ -44,6 +51,7 @@ urlpatterns = [
     ),
 ]
 
+handler400 = "mes.error_views.bad_request"
 handler403 = "mes.error_views.permission_denied"
 handler404 = "mes.error_views.not_found"
 handler500 = "mes.error_views.server_error"

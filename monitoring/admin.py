@@ -1,11 +1,16 @@
+from django import forms
 from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from mes.admin import NoAddMixin, NoChangeMixin
 from mes.errors import ApplicationError
 from mes.permissions import may
+from monitoring.labels import category_choices, category_label, incident_facts, incident_title
 from monitoring.models import (
+    DeadTask,
     EndpointStat,
     Incident,
     Notification,
@@ -29,6 +34,26 @@ class ProcessHeartbeatAdmin(NoAddMixin, admin.ModelAdmin):
     readonly_fields = ("process", "last_seen_at", "hostname")
 
 
+class CategoryFilter(admin.SimpleListFilter):
+    title = _("category")
+    parameter_name = "category"
+
+    def lookups(self, request, model_admin):
+        found = Incident.objects.exclude(category="").values_list("category", flat=True)
+        return [(value, category_label(value)) for value in sorted(set(found))]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(category=self.value()) if self.value() else queryset
+
+
+# The title, category and detail are shown in the reader's language (monitoring.labels).
+INCIDENT_SHOWN_AS_TEXT = {
+    "title": "title_text",
+    "category": "category_text",
+    "detail": "detail_text",
+}
+
+
 @admin.register(Incident)
 class IncidentAdmin(NoAddMixin, admin.ModelAdmin):
     list_display = (
@@ -36,17 +61,36 @@ class IncidentAdmin(NoAddMixin, admin.ModelAdmin):
         "severity",
         "source",
         "work_center",
-        "title",
+        "title_text",
+        "category_text",
         "state",
         "occurrences",
         "escalation_level",
         "first_seen_at",
         "last_seen_at",
     )
-    list_filter = ("severity", "state", "category", "code", "escalation_level")
+    list_filter = ("severity", "state", CategoryFilter, "code", "escalation_level")
     search_fields = ("code", "source", "title", "work_center")
-    readonly_fields = [field.name for field in Incident._meta.fields]
+    readonly_fields = [
+        INCIDENT_SHOWN_AS_TEXT.get(field.name, field.name) for field in Incident._meta.fields
+    ]
     actions = ["acknowledge_selected", "resolve_selected"]
+
+    @admin.display(description=_("title"), ordering="title")
+    def title_text(self, incident):
+        return incident_title(incident)
+
+    @admin.display(description=_("category"), ordering="category")
+    def category_text(self, incident):
+        return category_label(incident.category) or "-"
+
+    @admin.display(description=_("detail"))
+    def detail_text(self, incident):
+        rows = [
+            (label, format_html("<code>{}</code>", value) if is_code else value)
+            for label, value, is_code in incident_facts(incident)
+        ]
+        return format_html_join(mark_safe("<br>"), "{}: {}", rows) or "-"
 
     def has_acknowledge_permission(self, request):
         return may(request.user, "monitoring.acknowledge_incident")
@@ -74,7 +118,34 @@ class IncidentAdmin(NoAddMixin, admin.ModelAdmin):
         self._apply(request, queryset, incident_resolve, _("%(count)s resolved."))
 
 
+class NotificationRuleForm(forms.ModelForm):
+    """The category is picked by its name in the reader's language; blank: any."""
+
+    category = forms.ChoiceField(label=_("category"), required=False, choices=())
+
+    class Meta:
+        model = NotificationRule
+        fields = (
+            "name",
+            "channel",
+            "severities",
+            "category",
+            "work_center",
+            "escalation_level",
+            "is_active",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", _("any")), *category_choices()]
+        current = self.initial.get("category") or ""
+        if current and current not in dict(choices):
+            choices.append((current, current))  # a category typed before the list existed
+        self.fields["category"].choices = choices
+
+
 class NotificationRuleInline(admin.TabularInline):
+    form = NotificationRuleForm
     model = NotificationRule
     extra = 1
     fields = ("name", "severities", "category", "work_center", "escalation_level", "is_active")
@@ -90,17 +161,22 @@ class NotificationChannelAdmin(admin.ModelAdmin):
 
 @admin.register(NotificationRule)
 class NotificationRuleAdmin(admin.ModelAdmin):
+    form = NotificationRuleForm
     list_display = (
         "name",
         "channel",
         "severities",
-        "category",
+        "category_text",
         "work_center",
         "escalation_level",
         "is_active",
     )
-    list_filter = ("channel", "severities", "category", "is_active")
+    list_filter = ("channel", "severities", "is_active")
     search_fields = ("name", "category", "work_center")
+
+    @admin.display(description=_("category"), ordering="category")
+    def category_text(self, rule):
+        return category_label(rule.category) or _("any")
 
 
 @admin.register(Notification)
@@ -164,3 +240,13 @@ class EndpointStatAdmin(SampledAdmin):
 class StabilityReportAdmin(SampledAdmin):
     list_display = ("week_start", "generated_at", "emailed_at")
     exclude = ("html",)
+
+
+@admin.register(DeadTask)
+class DeadTaskAdmin(SampledAdmin):
+    """Tasks set aside after killing their worker (``SYS-005``); read to find the cause."""
+
+    list_display = ("created_at", "task_name", "task_id", "worker_deaths", "incident")
+    list_filter = ("task_name",)
+    search_fields = ("task_id", "task_name")
+    readonly_fields = ("task_id", "task_name", "args", "kwargs", "worker_deaths", "incident")

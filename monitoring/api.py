@@ -8,6 +8,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mes.fields import StrictBooleanField
 from mes.permissions import ModelPermissions, permission_required
 from monitoring import selectors, services
 from monitoring.kpis import flow_kpis, period_dates, period_of_days
@@ -122,6 +123,10 @@ class IncidentActionApi(APIView):
         return Response(IncidentOutputSerializer(incident).data)
 
 
+class StallFilterSerializer(serializers.Serializer):
+    all = StrictBooleanField(required=False, default=False)
+
+
 class StallListApi(APIView):
     """Stalled work orders with their one reason, oldest first (``all=true``: every order
     in production with the reason it would have)."""
@@ -129,12 +134,13 @@ class StallListApi(APIView):
     permission_classes = [permission_required("monitoring.view_dashboards")]
 
     @extend_schema(
-        parameters=[OpenApiParameter("all", bool)],
+        parameters=[StallFilterSerializer],
         responses={200: {"type": "object"}},
     )
     def get(self, request):
-
-        stalls = stall_list(include_fresh=request.query_params.get("all") == "true")
+        filters = StallFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        stalls = stall_list(include_fresh=filters.validated_data["all"])
         return Response(
             {
                 "count": len(stalls),

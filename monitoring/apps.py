@@ -2,6 +2,7 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 from mes.incidents import install_incident_backend
+from mes.task_guard import install_dead_letter_backend
 
 
 class MonitoringConfig(AppConfig):
@@ -17,3 +18,4 @@ class MonitoringConfig(AppConfig):
 
         heartbeats.connect()
         install_incident_backend(raise_=services.incident_raise, resolve=services.incident_resolve)
+        install_dead_letter_backend(record=services.dead_task_record)

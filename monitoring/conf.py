@@ -33,18 +33,25 @@ DEFAULTS: dict[str, Any] = {
     "MES_DISK_MIN_FREE_PERCENT": 5.0,
     # Informational checks that gate /readyz too (comma separated: worker,beat,disk).
     "MES_READINESS_REQUIRED": "",
-    # /metrics: a bearer token that lets other machines scrape (unset: loopback only).
+    # /metrics: the bearer token scrapers send (unset: nobody may read them), or open to
+    # anyone who reaches the server (a developer's machine, a private network).
     "MES_METRICS_TOKEN": "",
+    "MES_METRICS_OPEN": False,
     # Resource watermarks (percent) and how far usage must fall below one to clear it.
     "MES_WATERMARK_C": 70.0,
     "MES_WATERMARK_B": 85.0,
     "MES_WATERMARK_A": 95.0,
     "MES_WATERMARK_HYSTERESIS": 5.0,
+    # Watermarks judge the samples of the last minutes, once there are enough of them.
+    "MES_WATERMARK_WINDOW_MINUTES": 5.0,
+    "MES_WATERMARK_MIN_SAMPLES": 3,
     "MES_RESOURCE_RETENTION_DAYS": 30,
     # Stalls: minutes without progress before a work order counts as stalled, and
     # before its stall raises a B incident (per work center in the admin).
     "MES_STALL_MINUTES": 60.0,
     "MES_STALL_INCIDENT_MINUTES": 240.0,
+    # Home dashboard: an order still to make is at risk when due within this many days.
+    "MES_AT_RISK_DAYS": 2,
     # Request statistics kept for the weekly report: flush interval and retention.
     "MES_ENDPOINT_STATS_FLUSH_SECONDS": 60.0,
     "MES_ENDPOINT_STATS_RETENTION_DAYS": 90,

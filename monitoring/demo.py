@@ -1,4 +1,5 @@
-"""Demo notification channels, routing rules and a stall threshold (idempotent).
+"""Demo notification channels, routing rules, a stall threshold and a few weeks of
+history for the KPIs (``monitoring.demo_history``), all idempotent.
 
 Nothing is sent by default: the webhook points at ``MES_DEMO_WEBHOOK_URL``
 and the robots use keys from the environment; a channel without its address
@@ -11,6 +12,7 @@ import os
 
 from django.db import transaction
 
+from monitoring import demo_history
 from monitoring.models import NotificationChannel, NotificationRule, StallThreshold
 from workorders.models import WorkCenter
 
@@ -45,17 +47,16 @@ CHANNELS = [
 ]
 RULES = [
     # (name, channel, severities, category, work center, from escalation level)
-    ("Every A incident", "demo-webhook", "A", "", "", 0),
-    (
-        "Equipment faults of turning to its maintenance group",
-        "wecom-maintenance-turning",
-        "ABC",
-        "equipment",
-        "WC-TURN",
-        0,
-    ),
-    ("Unacknowledged incidents to the supervisors", "dingtalk-supervisors", "AB", "", "", 1),
+    ("所有 A 级异常", "demo-webhook", "A", "", "", 0),
+    ("车削设备故障通知维修组", "wecom-maintenance-turning", "ABC", "equipment", "WC-TURN", 0),
+    ("超时未确认的异常通知主管", "dingtalk-supervisors", "AB", "", "", 1),
 ]
+# The English names of the first demos: a rule still named so is renamed.
+RENAMED_RULES = {
+    "Every A incident": "所有 A 级异常",
+    "Equipment faults of turning to its maintenance group": "车削设备故障通知维修组",
+    "Unacknowledged incidents to the supervisors": "超时未确认的异常通知主管",
+}
 THRESHOLDS = [("WC-TURN", 30, 120)]
 
 
@@ -78,6 +79,8 @@ def load(stdout) -> None:
         if created:
             state = "active" if channel.is_active else "inactive until configured"
             stdout.write(f"Notification channel {channel.name} ({channel.kind}): {state}")
+    for old_name, name in RENAMED_RULES.items():
+        NotificationRule.objects.filter(name=old_name).update(name=name)
     for name, channel, severities, category, work_center, level in RULES:
         NotificationRule.objects.get_or_create(
             name=name,
@@ -96,3 +99,4 @@ def load(stdout) -> None:
                 work_center=work_center,
                 defaults={"stall_minutes": stall_minutes, "incident_minutes": incident_minutes},
             )
+    demo_history.load(stdout)

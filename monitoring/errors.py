@@ -23,7 +23,7 @@ WORKER_NOT_SEEN = register(
 BEAT_NOT_SEEN = register("MON-004", "C", _("The scheduler (beat) has not run recently."), 503)
 DISK_LOW = register("MON-005", "B", _("Free disk space is low."), 503)
 METRICS_FORBIDDEN = register(
-    "MON-006", "C", _("Metrics are served to this machine or with the metrics token only."), 403
+    "MON-006", "C", _("Metrics are served with the metrics token only."), 403
 )
 CHANNEL_MISCONFIGURED = register(
     "MON-007", "B", _("The notification channel is not configured completely."), 400

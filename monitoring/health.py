@@ -10,7 +10,6 @@ heartbeats and the free disk are informational unless
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,10 +18,13 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from kombu import Connection
 
 from mes.errors import SYS_BROKER_UNAVAILABLE, SYS_DATABASE_UNAVAILABLE, ErrorCode
 from monitoring import conf
+from monitoring.disk import disk_usage
 from monitoring.errors import BEAT_NOT_SEEN, DISK_LOW, WORKER_NOT_SEEN
 from monitoring.models import ProcessHeartbeat
 
@@ -91,27 +93,36 @@ def readiness_checks() -> list[CheckResult]:
 
 # --- Informational checks: reported with their latency, gating /readyz only when
 # named in MES_READINESS_REQUIRED (so a web process without a worker stays ready).
+PROCESS_NAMES = {"worker": gettext_lazy("the task worker"), "beat": gettext_lazy("the scheduler")}
+
+
 def _heartbeat_probe(process: str, max_age_setting: str) -> Callable[[], dict[str, Any]]:
     def probe() -> dict[str, Any]:
 
         heartbeat = ProcessHeartbeat.objects.filter(process=process).first()
         if heartbeat is None:
-            raise CheckFailed(f"no {process} heartbeat yet")
+            raise CheckFailed(
+                _("No heartbeat from %(process)s yet") % {"process": PROCESS_NAMES[process]}
+            )
         age = (timezone.now() - heartbeat.last_seen_at).total_seconds()
         extra = {"age_seconds": round(age, 1), "host": heartbeat.hostname}
         if age > float(conf.setting(max_age_setting)):
-            raise CheckFailed(f"{process} last seen {age:.0f} s ago", extra)
+            raise CheckFailed(
+                _("%(process)s last seen %(age)d s ago")
+                % {"process": PROCESS_NAMES[process], "age": age},
+                extra,
+            )
         return extra
 
     return probe
 
 
 def _probe_disk() -> dict[str, Any]:
-    usage = shutil.disk_usage(settings.VAR_DIR)
-    free_percent = usage.free / usage.total * 100 if usage.total else 0.0
-    extra = {"free_percent": round(free_percent, 1), "free_bytes": usage.free}
-    if free_percent < float(conf.setting("MES_DISK_MIN_FREE_PERCENT")):
-        raise CheckFailed(f"{free_percent:.1f} % free", extra)
+    """Free disk as ``df`` counts it: the same measure as the resource chart's used disk."""
+    usage = disk_usage()
+    extra = {"free_percent": usage.free_percent, "free_bytes": usage.free_bytes}
+    if usage.free_percent < float(conf.setting("MES_DISK_MIN_FREE_PERCENT")):
+        raise CheckFailed(f"{usage.free_percent:.1f} % free", extra)
     return extra
 
 

@@ -115,6 +115,34 @@ def improvement(current: float | None, previous: float | None, *, lower_is_bette
     return change / previous * 100
 
 
+# One sentence per KPI for the page, in the reader's language (the docstring above is
+# the full definition).
+EXPLANATIONS = {
+    "waiting_time": _(
+        "How long operations waited on average between becoming ready and being started; "
+        "a wait counts in the period in which it ended. Lower is better."
+    ),
+    "working_hours": _(
+        "Hours per day that operations were running, added up over all work centers "
+        "(operations running side by side each count). Higher means more of the day "
+        "went into production."
+    ),
+    "response_time": _(
+        "Average time from an incident being opened until someone acknowledged it, for "
+        "the incidents opened in the period; those nobody acknowledged are counted apart. "
+        "Lower is better."
+    ),
+    "throughput": _(
+        "Work orders completed for the first time in the period; an order completed again "
+        "after rework counts once. Higher is better."
+    ),
+    "on_time": _(
+        "Of the orders completed in the period that have a due date, the share completed "
+        "on or before it. Higher is better."
+    ),
+}
+
+
 @dataclass
 class Kpi:
     key: str
@@ -128,6 +156,10 @@ class Kpi:
     @property
     def improvement_percent(self) -> float | None:
         return improvement(self.current, self.previous, lower_is_better=self.lower_is_better)
+
+    @property
+    def explanation(self) -> str:
+        return str(EXPLANATIONS.get(self.key, ""))
 
     def as_dict(self) -> dict:
         return {

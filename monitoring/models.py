@@ -69,14 +69,29 @@ class Incident(models.Model):
     last_seen_at = models.DateTimeField(_("last seen"))
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acknowledged by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     reported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reported by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     escalation_level = models.PositiveSmallIntegerField(
         _("escalation level"),
@@ -123,7 +138,12 @@ class Incident(models.Model):
 class IncidentOccurrence(models.Model):
     """One raise of an incident (the first or a repeat): when its repeats happened."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="occurrence_log")
+    incident = models.ForeignKey(
+        Incident,
+        verbose_name=_("incident"),
+        on_delete=models.CASCADE,
+        related_name="occurrence_log",
+    )
     occurred_at = models.DateTimeField(_("occurred at"), db_index=True)
     cause_code = models.CharField(
         _("cause code"),
@@ -307,7 +327,7 @@ class Notification(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), db_index=True)
-    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True, editable=False)
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
@@ -373,7 +393,8 @@ class StallThreshold(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.work_center_id}: {self.stall_minutes}/{self.incident_minutes} min"
+        # No words: the audit log keeps this text in the language it was written in.
+        return f"{self.work_center.code} {self.stall_minutes}/{self.incident_minutes}"
 
 
 class EndpointStat(models.Model):
@@ -418,3 +439,34 @@ class StabilityReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.week_start:%Y-%m-%d}"
+
+
+class DeadTask(models.Model):
+    """A background task set aside after its worker process died on it again and again.
+
+    Written by ``mes.task_guard`` through ``monitoring.services.dead_tasks``
+    instead of delivering the task once more; its incident is ``SYS-005``.
+    """
+
+    task_id = models.CharField(_("task id"), max_length=255, unique=True)
+    task_name = models.CharField(_("task"), max_length=200, db_index=True)
+    args = models.JSONField(_("arguments"), default=list, blank=True)
+    kwargs = models.JSONField(_("keyword arguments"), default=dict, blank=True)
+    worker_deaths = models.PositiveSmallIntegerField(_("worker processes lost"))
+    incident = models.ForeignKey(
+        Incident,
+        verbose_name=_("incident"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="dead_tasks",
+    )
+    created_at = models.DateTimeField(_("set aside at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("dead-lettered task")
+        verbose_name_plural = _("dead-lettered tasks")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.task_name}[{self.task_id}]"

@@ -26,9 +26,11 @@ from django.views.decorators.http import require_GET, require_POST
 from integrations.selectors import node_sync_status_list
 from mes.errors import ApplicationError, error_payload
 from mes.permissions import may, page_permission_required
+from mes.roles import role_names_of
 from monitoring import conf, selectors
 from monitoring.errors import METRICS_FORBIDDEN, REPORT_WEEK_INVALID
 from monitoring.health import informational_checks, readiness_checks, readiness_report
+from monitoring.home import home_dashboard
 from monitoring.kpis import flow_kpis, period_dates, period_of_days
 from monitoring.metrics import CONTENT_TYPE, metrics_text
 from monitoring.models import Incident, StabilityReport
@@ -47,8 +49,8 @@ GENERATE_REPORTS = "monitoring.add_stabilityreport"
 # without them gets 403 before the incident is read (permission before state).
 ACKNOWLEDGE_INCIDENTS = "monitoring.acknowledge_incident"
 RESOLVE_INCIDENTS = "monitoring.resolve_incident"
-LOOPBACK = frozenset({"127.0.0.1", "::1"})
 PAGE_SIZE = 50
+HOME_REFRESH_SECONDS = 60
 
 logger = logging.getLogger("monitoring.views")
 
@@ -90,22 +92,40 @@ def _sync_readiness_incidents(body: dict) -> None:
 
 
 def _may_scrape(request: HttpRequest) -> bool:
+    """With the metrics token, or when ``MES_METRICS_OPEN`` opens them. The caller's
+    address proves nothing: behind a proxy on the same host every request is local."""
+    if conf.setting("MES_METRICS_OPEN"):
+        return True
     token = str(conf.setting("MES_METRICS_TOKEN"))
-    if token:
-        header = request.headers.get("Authorization", "")
-        if header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip(), token):
-            return True
-    return request.META.get("REMOTE_ADDR", "") in LOOPBACK
+    header = request.headers.get("Authorization", "")
+    return bool(token) and (
+        header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip(), token)
+    )
 
 
 @never_cache
 @require_GET
 def metrics(request):
-    """Prometheus text format; for this machine, or anyone with ``MES_METRICS_TOKEN``."""
+    """Prometheus text format, for ``Authorization: Bearer <MES_METRICS_TOKEN>``."""
 
     if not _may_scrape(request):
         return JsonResponse(error_payload(METRICS_FORBIDDEN), status=METRICS_FORBIDDEN.http_status)
     return HttpResponse(metrics_text(), content_type=CONTENT_TYPE)
+
+
+# --- Home ----------------------------------------------------------------------------------
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The home dashboard: what needs attention now, the panels this person's roles see;
+    htmx refreshes the panels alone."""
+    context = {
+        "roles": role_names_of(request.user),
+        "home": home_dashboard(user=request.user),
+        "now": timezone.now(),
+        "refresh_seconds": HOME_REFRESH_SECONDS,
+    }
+    return _render(request, "monitoring/home.html", "monitoring/_home_panels.html", context)
 
 
 @login_required

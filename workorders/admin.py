@@ -1,11 +1,15 @@
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from mes.admin import NoAddMixin, NoDeleteMixin, ReadOnlyAdmin
+from mes.admin_site import PermissionLabelsMixin, permission_label
 from mes.errors import ApplicationError
 from workorders import services
 from workorders.models import (
+    OperationState,
     Routing,
     RoutingComponent,
     RoutingOperation,
@@ -16,6 +20,13 @@ from workorders.models import (
     WorkOrder,
     WorkOrderEvent,
     WorkOrderOperation,
+    WorkOrderState,
+)
+from workorders.templatetags.workorder_format import (
+    MOVE_LABELS,
+    event_sentence,
+    operation_state_label,
+    source_label,
 )
 
 
@@ -67,7 +78,7 @@ class OperationInline(NoAddMixin, admin.TabularInline):
         "sequence",
         "name",
         "work_center",
-        "state",
+        "state_label",
         "input_quantity",
         "good_quantity",
         "scrap_quantity",
@@ -78,22 +89,47 @@ class OperationInline(NoAddMixin, admin.TabularInline):
     extra = 0
     can_delete = False
 
+    @admin.display(description=_("state"))
+    def state_label(self, operation):
+        return operation_state_label(operation.state)
+
 
 class EventInline(NoAddMixin, admin.TabularInline):
     model = WorkOrderEvent
-    fields = (
-        "occurred_at",
-        "operation",
-        "transition",
-        "from_state",
-        "to_state",
-        "actor",
-        "grant",
-        "reason",
-    )
+    fields = ("occurred_at", "what_happened", "actor", "grant", "reason")
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("operation", "actor", "grant")
+
+    @admin.display(description=_("what happened"))
+    def what_happened(self, event):
+        return event_sentence(event)
+
+
+class MoveFilter(admin.SimpleListFilter):
+    title = _("move")
+    parameter_name = "transition"
+
+    def lookups(self, request, model_admin):
+        return [(name, label) for name, label in MOVE_LABELS.items()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(transition=self.value()) if self.value() else queryset
+
+
+class ToStateFilter(admin.SimpleListFilter):
+    title = _("to")
+    parameter_name = "to_state"
+
+    def lookups(self, request, model_admin):
+        labels = {**dict(OperationState.choices), **dict(WorkOrderState.choices)}
+        return sorted(labels.items(), key=lambda item: str(item[1]))
+
+    def queryset(self, request, queryset):
+        return queryset.filter(to_state=self.value()) if self.value() else queryset
 
 
 def _transition_action(name: str, label):
@@ -128,12 +164,16 @@ class WorkOrderAdmin(NoAddMixin, NoDeleteMixin, admin.ModelAdmin):
         "state",
         "due_date",
         "priority",
+        "source_display",
         "source_reference",
     )
-    list_filter = ("state", "due_date", "source")
+    list_filter = ("state", "due_date")
     search_fields = ("number", "product__code", "source_reference")
     list_select_related = ("product",)
-    readonly_fields = [field.name for field in WorkOrder._meta.fields]
+    readonly_fields = [
+        "source_display" if field.name == "source" else field.name
+        for field in WorkOrder._meta.fields
+    ]
     inlines = [OperationInline, EventInline]
     actions = [
         _transition_action("dispatch", _("Dispatch")),
@@ -143,22 +183,34 @@ class WorkOrderAdmin(NoAddMixin, NoDeleteMixin, admin.ModelAdmin):
         _transition_action("cancel", _("Cancel")),
     ]
 
+    @admin.display(description=_("source"), ordering="source")
+    def source_display(self, work_order):
+        return source_label(work_order.source)
+
 
 @admin.register(WorkOrderEvent)
 class WorkOrderEventAdmin(ReadOnlyAdmin):
-    list_display = (
-        "occurred_at",
-        "work_order",
-        "operation",
-        "transition",
-        "from_state",
-        "to_state",
-        "actor",
-        "grant",
-    )
-    list_filter = ("transition", "to_state")
+    list_display = ("occurred_at", "work_order", "what_happened", "actor", "grant")
+    list_filter = (MoveFilter, ToStateFilter)
     search_fields = ("work_order__number", "reason", "device_id")
     list_select_related = ("work_order", "operation", "actor", "grant")
+    fields = (
+        "work_order",
+        "what_happened",
+        "occurred_at",
+        "recorded_at",
+        "actor",
+        "grant",
+        "reason",
+        "device_id",
+        "idempotency_key",
+        "request_fingerprint",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("what happened"))
+    def what_happened(self, event):
+        return event_sentence(event)
 
 
 @admin.register(Shift)
@@ -170,7 +222,7 @@ GRANT_FIELDS = ("user", "permissions", "shift", "starts_at", "ends_at", "reason"
 
 
 @admin.register(TemporaryGrant)
-class TemporaryGrantAdmin(admin.ModelAdmin):
+class TemporaryGrantAdmin(PermissionLabelsMixin, admin.ModelAdmin):
     list_display = ("user", "starts_at", "ends_at", "shift", "reason", "granted_by", "is_active")
     list_filter = ("shift", "revoked_at")
     search_fields = ("user__username", "reason")
@@ -185,8 +237,24 @@ class TemporaryGrantAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:  # a grant is changed by revoking it and granting anew
-            return (*GRANT_FIELDS, "granted_by", "revoked_at")
+            fields = (
+                "permission_names" if name == "permissions" else name for name in GRANT_FIELDS
+            )
+            return (*fields, "granted_by", "revoked_at")
         return self.readonly_fields
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is None:
+            return fields
+        return ["permission_names" if name == "permissions" else name for name in fields]
+
+    @admin.display(description=_("permissions"))
+    def permission_names(self, grant):
+        permissions = grant.permissions.select_related("content_type")
+        return format_html_join(
+            mark_safe("<br>"), "{}", ((permission_label(p),) for p in permissions)
+        )
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -5,13 +5,20 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status, viewsets
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inventory.api import IDEMPOTENCY_HEADER, MovementOutputSerializer, movement_result_data
 from mes.errors import API_NOT_FOUND, ApplicationError
-from mes.fields import OccurredAtField
+from mes.fields import (
+    OccurredAtField,
+    QueryDateField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictModelSerializer,
+)
 from mes.permissions import ModelPermissions, may
 from workorders import selectors, services
 from workorders.models import WorkCenter, WorkOrder, WorkOrderEvent, WorkOrderOperation
@@ -32,7 +39,7 @@ class MayMakeMove(BasePermission):
 
 
 # --- Master data -------------------------------------------------------------------
-class WorkCenterSerializer(serializers.ModelSerializer):
+class WorkCenterSerializer(StrictModelSerializer):
     teams = serializers.SlugRelatedField(
         slug_field="code", many=True, read_only=True, help_text="Team codes"
     )
@@ -46,6 +53,7 @@ class WorkCenterViewSet(viewsets.ModelViewSet):
     queryset = WorkCenter.objects.prefetch_related("teams")
     serializer_class = WorkCenterSerializer
     permission_classes = [ModelPermissions]
+    parser_classes = [JSONParser]  # master data is JSON (a form body could not be checked)
     filterset_fields = ["is_active"]
     search_fields = ["code", "name"]
 
@@ -140,23 +148,23 @@ class WorkOrderListCreateApi(generics.ListAPIView):
     filter_backends = []
 
     class WorkOrderFilterSerializer(serializers.Serializer):
-        state = serializers.CharField(required=False)
-        work_center = serializers.CharField(required=False)
-        due_before = serializers.DateField(required=False)
-        due_after = serializers.DateField(required=False)
-        search = serializers.CharField(required=False)
+        state = serializers.CharField(required=False, allow_blank=True)
+        work_center = serializers.CharField(required=False, allow_blank=True)
+        due_before = QueryDateField(required=False)
+        due_after = QueryDateField(required=False)
+        search = serializers.CharField(required=False, allow_blank=True)
 
     class WorkOrderInputSerializer(serializers.Serializer):
-        product = serializers.CharField(max_length=64, trim_whitespace=False)
+        product = StrictCharField(max_length=64, trim_whitespace=False)
         quantity = serializers.DecimalField(max_digits=18, decimal_places=6)
         due_date = serializers.DateField(required=False, allow_null=True)
         priority = serializers.IntegerField(min_value=1, max_value=9, default=5)
-        source = serializers.CharField(max_length=16, default="mes")
-        source_reference = serializers.CharField(
+        source = StrictCharField(max_length=16, default="mes")
+        source_reference = StrictCharField(
             max_length=64, required=False, allow_blank=True, default=""
         )
-        completion_location = serializers.CharField(max_length=64, required=False)
-        number = serializers.CharField(max_length=32, required=False)
+        completion_location = StrictCharField(max_length=64, required=False)
+        number = StrictCharField(max_length=32, required=False)
 
     def get_queryset(self):
         filters = self.WorkOrderFilterSerializer(data=self.request.query_params)
@@ -209,8 +217,8 @@ def _transition_response(result: services.TransitionResult) -> Response:
 
 
 class TransitionInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    device_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    reason = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+    device_id = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
     occurred_at = OccurredAtField(required=False, allow_null=True)
 
 
@@ -260,9 +268,7 @@ class OperationTransitionApi(APIView):
         scrap_quantity = serializers.DecimalField(
             max_digits=18, decimal_places=6, required=False, allow_null=True
         )
-        scrap_reason = serializers.CharField(
-            max_length=200, required=False, allow_blank=True, default=""
-        )
+        scrap_reason = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
         return_to = serializers.ChoiceField(
             choices=["planner", "previous"], required=False, default="planner"
         )
@@ -292,7 +298,7 @@ class OperationAssignApi(APIView):
         return ASSIGN
 
     class AssignInputSerializer(serializers.Serializer):
-        username = serializers.CharField(allow_null=True)
+        username = StrictCharField(max_length=150, allow_null=True)
 
     @extend_schema(request=AssignInputSerializer, responses=EventOutputSerializer)
     def post(self, request, pk: int):
@@ -317,15 +323,11 @@ class OperationIssueApi(APIView):
         return OPERATE
 
     class IssueInputSerializer(serializers.Serializer):
-        material = serializers.CharField(max_length=64, trim_whitespace=False)
-        location = serializers.CharField(max_length=64)
-        batch = serializers.CharField(
-            max_length=64, required=False, allow_null=True, allow_blank=True
-        )
+        material = StrictCharField(max_length=64, trim_whitespace=False)
+        location = StrictCharField(max_length=64)
+        batch = StrictCharField(max_length=64, required=False, allow_null=True, allow_blank=True)
         quantity = serializers.DecimalField(max_digits=None, decimal_places=None)
-        device_id = serializers.CharField(
-            max_length=100, required=False, allow_blank=True, default=""
-        )
+        device_id = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
         occurred_at = OccurredAtField(required=False, allow_null=True)
 
     @extend_schema(
@@ -357,8 +359,8 @@ class OperationQueueApi(generics.ListAPIView):
     filter_backends = []
 
     class QueueFilterSerializer(serializers.Serializer):
-        mine = serializers.BooleanField(required=False, default=False)
-        work_center = serializers.CharField(required=False, default="")
+        mine = StrictBooleanField(required=False, default=False)
+        work_center = serializers.CharField(required=False, allow_blank=True, default="")
 
     @extend_schema(parameters=[QueueFilterSerializer])
     def get(self, request, *args, **kwargs):

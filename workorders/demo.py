@@ -16,7 +16,7 @@ routing and the orders that have not finished.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -32,13 +32,20 @@ from workorders.models import (
     Routing,
     RoutingComponent,
     RoutingOperation,
+    Shift,
     Team,
+    TemporaryGrant,
     WorkCenter,
     WorkerBadge,
     WorkOrder,
     WorkOrderOperation,
 )
-from workorders.services import operation_transition, work_order_create, work_order_transition
+from workorders.services import (
+    operation_transition,
+    temporary_grant_create,
+    work_order_create,
+    work_order_transition,
+)
 
 PLANNER, WORKER, TEAM_LEADER = "planner", "worker", "team_leader"  # users of mes.demo
 
@@ -383,6 +390,7 @@ def load(stdout) -> None:
         for index, move in enumerate(order.moves, start=1):
             new_moves += _move(order, work_order, index, move, users)
     _badges(stdout)
+    _grants(stdout)
     stdout.write(
         f"Work-order demo: {new_teams} teams, {new_work_centers} work centers, "
         f"{new_materials} materials, {new_routings} routings, {new_orders} work orders and "
@@ -408,3 +416,56 @@ def _badges(stdout) -> None:
         )
         if created:
             stdout.write(f"Floor badge BADGE-{username.upper()} (PIN {DEMO_PIN}) for {username}")
+
+
+# Temporary grants to look at in the admin: the worker stands in for the team leader
+# on tonight's night shift; maintenance helped with the stocktake last week (expired).
+NIGHT_SHIFT = ("夜班", time(20, 0), time(8, 0))
+GRANTER = "supervisor"
+GRANTS = [
+    # (user, permissions, starts: days from today and time, hours, reason, on the night shift)
+    (
+        WORKER,
+        ["workorders.inspect_workorder", "workorders.assign_workorder"],
+        (0, time(20, 0)),
+        12,
+        "夜班班长休假，由其代为质检和派工",  # noqa: RUF001
+        True,
+    ),
+    (
+        "maintenance",
+        ["inventory.adjust_stock"],
+        (-7, time(8, 0)),
+        10,
+        "月末盘点，协助调整库存",  # noqa: RUF001
+        False,
+    ),
+]
+
+
+def _grants(stdout) -> None:
+    """Create each demo grant once (a grant with its person and reason exists: left alone)."""
+    User = get_user_model()
+    granter = User.objects.filter(username=GRANTER).first()
+    if granter is None:
+        return
+    name, starts, ends = NIGHT_SHIFT
+    shift, _created = Shift.objects.get_or_create(
+        name=name, defaults={"starts": starts, "ends": ends}
+    )
+    today = timezone.localdate()
+    for username, permissions, (days, at), hours, reason, on_shift in GRANTS:
+        user = User.objects.filter(username=username).first()
+        if user is None or TemporaryGrant.objects.filter(user=user, reason=reason).exists():
+            continue
+        starts_at = timezone.make_aware(datetime.combine(today + timedelta(days=days), at))
+        temporary_grant_create(
+            actor=granter,
+            user=user,
+            permissions=permissions,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=hours),
+            reason=reason,
+            shift=shift if on_shift else None,
+        )
+        stdout.write(f"Temporary grant for {username}: {', '.join(permissions)}")

@@ -12,9 +12,11 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from inventory.models import QUANTITY, Location, Material
+from mes.idempotency import scoped_key_constraints
 
 
 class Team(models.Model):
@@ -86,7 +88,9 @@ class Routing(models.Model):
 
 
 class RoutingOperation(models.Model):
-    routing = models.ForeignKey(Routing, on_delete=models.CASCADE, related_name="operations")
+    routing = models.ForeignKey(
+        Routing, verbose_name=_("routing"), on_delete=models.CASCADE, related_name="operations"
+    )
     sequence = models.PositiveSmallIntegerField(_("sequence"))
     name = models.CharField(_("name"), max_length=100)
     work_center = models.ForeignKey(
@@ -118,9 +122,14 @@ class RoutingComponent(models.Model):
     """Bill of materials per operation: what one unit of product consumes there."""
 
     operation = models.ForeignKey(
-        RoutingOperation, on_delete=models.CASCADE, related_name="components"
+        RoutingOperation,
+        verbose_name=_("operation"),
+        on_delete=models.CASCADE,
+        related_name="components",
     )
-    material = models.ForeignKey(Material, on_delete=models.PROTECT, related_name="+")
+    material = models.ForeignKey(
+        Material, verbose_name=_("material"), on_delete=models.PROTECT, related_name="+"
+    )
     quantity_per_unit = models.DecimalField(_("quantity per unit"), **QUANTITY)
     issue_method = models.CharField(
         _("issue method"), max_length=16, choices=IssueMethod, default=IssueMethod.MANUAL
@@ -140,7 +149,7 @@ class RoutingComponent(models.Model):
         verbose_name_plural = _("components")
 
     def __str__(self) -> str:
-        return f"{self.material_id} x {self.quantity_per_unit}"
+        return f"{self.material.code} \u00d7 {self.quantity_per_unit.normalize():f}"
 
 
 class WorkOrderState(models.TextChoices):
@@ -197,7 +206,11 @@ class WorkOrder(models.Model):
         _("completed quantity"), default=Decimal(0), **QUANTITY
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -229,15 +242,21 @@ class WorkOrder(models.Model):
 class WorkOrderOperation(models.Model):
     """An operation copied from the routing when the order was created."""
 
-    work_order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="operations")
+    work_order = models.ForeignKey(
+        WorkOrder, verbose_name=_("work order"), on_delete=models.CASCADE, related_name="operations"
+    )
     sequence = models.PositiveSmallIntegerField(_("sequence"))
     name = models.CharField(_("name"), max_length=100)
     work_center = models.ForeignKey(
         WorkCenter, verbose_name=_("work center"), on_delete=models.PROTECT, related_name="+"
     )
-    setup_minutes = models.DecimalField(max_digits=9, decimal_places=2, default=0)
-    run_minutes_per_unit = models.DecimalField(max_digits=9, decimal_places=3, default=0)
-    inspection_after = models.BooleanField(default=False)
+    setup_minutes = models.DecimalField(
+        _("setup minutes"), max_digits=9, decimal_places=2, default=0
+    )
+    run_minutes_per_unit = models.DecimalField(
+        _("run minutes per unit"), max_digits=9, decimal_places=3, default=0
+    )
+    inspection_after = models.BooleanField(_("quality inspection after"), default=False)
     state = models.CharField(
         _("state"),
         max_length=16,
@@ -264,7 +283,7 @@ class WorkOrderOperation(models.Model):
     input_quantity = models.DecimalField(_("quantity to make"), default=Decimal(0), **QUANTITY)
     good_quantity = models.DecimalField(_("good"), default=Decimal(0), **QUANTITY)
     scrap_quantity = models.DecimalField(_("scrap"), default=Decimal(0), **QUANTITY)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("operation")
@@ -277,30 +296,47 @@ class WorkOrderOperation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.work_order_id}/{self.sequence} {self.name}"
+        return f"{self.work_order.number}/{self.sequence} {self.name}"
 
 
 class OperationComponent(models.Model):
     operation = models.ForeignKey(
-        WorkOrderOperation, on_delete=models.CASCADE, related_name="components"
+        WorkOrderOperation,
+        verbose_name=_("operation"),
+        on_delete=models.CASCADE,
+        related_name="components",
     )
-    material = models.ForeignKey(Material, on_delete=models.PROTECT, related_name="+")
-    quantity_per_unit = models.DecimalField(**QUANTITY)
-    issue_method = models.CharField(max_length=16, choices=IssueMethod)
+    material = models.ForeignKey(
+        Material, verbose_name=_("material"), on_delete=models.PROTECT, related_name="+"
+    )
+    quantity_per_unit = models.DecimalField(_("quantity per unit"), **QUANTITY)
+    issue_method = models.CharField(_("issue method"), max_length=16, choices=IssueMethod)
     issue_location = models.ForeignKey(
-        Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Location,
+        verbose_name=_("issue from"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
+    class Meta:
+        verbose_name = _("operation component")
+        verbose_name_plural = _("operation components")
+
     def __str__(self) -> str:
-        return f"{self.material_id} x {self.quantity_per_unit}"
+        return f"{self.material.code} \u00d7 {self.quantity_per_unit.normalize():f}"
 
 
 class WorkOrderEvent(models.Model):
     """Who moved what from which state to which, when and why. Append-only."""
 
-    work_order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="events")
+    work_order = models.ForeignKey(
+        WorkOrder, verbose_name=_("work order"), on_delete=models.CASCADE, related_name="events"
+    )
     operation = models.ForeignKey(
         WorkOrderOperation,
+        verbose_name=_("operation"),
         null=True,
         blank=True,
         on_delete=models.CASCADE,
@@ -327,8 +363,11 @@ class WorkOrderEvent(models.Model):
         on_delete=models.PROTECT,
         related_name="uses",
     )
-    idempotency_key = models.CharField(max_length=128, null=True, blank=True, unique=True)
-    request_fingerprint = models.CharField(max_length=64, blank=True)
+    # NULL: no key (follow-up moves); unique per actor and key (Meta.constraints).
+    idempotency_key = models.CharField(  # noqa: DJ001
+        _("idempotency key"), max_length=128, null=True, blank=True
+    )
+    request_fingerprint = models.CharField(_("request fingerprint"), max_length=64, blank=True)
     occurred_at = models.DateTimeField(_("occurred at"), db_index=True)
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
@@ -336,9 +375,11 @@ class WorkOrderEvent(models.Model):
         verbose_name = _("work-order event")
         verbose_name_plural = _("work-order events")
         ordering = ["occurred_at", "id"]
+        constraints = scoped_key_constraints("work_order_event")
 
     def __str__(self) -> str:
-        return f"{self.transition}: {self.from_state} -> {self.to_state}"
+        # The move itself is told by workorders.templatetags (event_sentence).
+        return f"{self.work_order.number} {timezone.localtime(self.occurred_at):%Y-%m-%d %H:%M}"
 
 
 class Shift(models.Model):
@@ -385,7 +426,7 @@ class TemporaryGrant(models.Model):
         related_name="+",
     )
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("temporary grant")
@@ -398,178 +439,15 @@ class TemporaryGrant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} {self.starts_at:%Y-%m-%d %H:%M}-{self.ends_at:%H:%M}"
+        starts, ends = timezone.localtime(self.starts_at), timezone.localtime(self.ends_at)
+        return f"{self.user} {starts:%Y-%m-%d %H:%M} - {ends:%m-%d %H:%M}"
 
 
-# --- Shop floor: badges, fault reports, set-aside device actions ----------------------
-class WorkerBadge(models.Model):
-    """The code on a person's badge; scanning it signs them in on a floor device.
-
-    A PIN (stored hashed) lets them sign in with user name and PIN instead.
-    """
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("user"),
-        on_delete=models.CASCADE,
-        related_name="badge",
-    )
-    code = models.CharField(_("badge code"), max_length=64, unique=True)
-    pin_hash = models.CharField(_("PIN (hashed)"), max_length=128, blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("worker badge")
-        verbose_name_plural = _("worker badges")
-        ordering = ["code"]
-
-    def __str__(self) -> str:
-        return f"{self.code} ({self.user})"
-
-
-class FloorDevice(models.Model):
-    """A registered scanner: its token says which device calls, a badge says who works on it.
-
-    The token (``Authorization: Device <token>``) is shown once when issued;
-    only its SHA-256 is kept. It is accepted by the floor endpoints only
-    (``floor.auth``). A revoked token keeps its hash so that the
-    device is told it was revoked (``FLR-023``); a new token replaces it.
-    """
-
-    name = models.CharField(
-        _("device"),
-        max_length=100,
-        unique=True,
-        help_text=_("The name recorded with every action from this device, e.g. SCAN-HALL2-07."),
-    )
-    note = models.CharField(_("note"), max_length=200, blank=True)
-    token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
-    is_active = models.BooleanField(_("active"), default=False, editable=False)
-    issued_at = models.DateTimeField(_("token issued at"), null=True, blank=True, editable=False)
-    issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("token issued by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
-    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
-    revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("revoked by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
-    last_seen_at = models.DateTimeField(_("last contact"), null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("floor device")
-        verbose_name_plural = _("floor devices")
-        ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["token_hash"],
-                condition=~Q(token_hash=""),
-                name="floor_device_token_hash_unique",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class FaultCategory(models.TextChoices):
-    EQUIPMENT = "equipment", _("Equipment")
-    MATERIAL = "material", _("Material")
-    QUALITY = "quality", _("Quality")
-    OTHER = "other", _("Other")
-
-
-class FaultReport(models.Model):
-    """A fault reported from the floor; it opens (or counts on) a monitoring incident."""
-
-    idempotency_key = models.CharField(max_length=128, unique=True)
-    request_fingerprint = models.CharField(max_length=64, blank=True)
-    category = models.CharField(_("category"), max_length=16, choices=FaultCategory)
-    note = models.TextField(_("note"), blank=True)
-    photo = models.FileField(_("photo"), upload_to="floor/faults/%Y/%m/", blank=True)
-    work_center = models.ForeignKey(
-        WorkCenter, verbose_name=_("work center"), on_delete=models.PROTECT, related_name="+"
-    )
-    operation = models.ForeignKey(
-        WorkOrderOperation,
-        verbose_name=_("operation"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="fault_reports",
-    )
-    incident = models.ForeignKey(
-        "monitoring.Incident",
-        verbose_name=_("incident"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    reported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("reported by"),
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    device_id = models.CharField(_("device"), max_length=100, blank=True)
-    occurred_at = models.DateTimeField(_("occurred at"), db_index=True)
-    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("fault report")
-        verbose_name_plural = _("fault reports")
-        ordering = ["-occurred_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.category} {self.work_center_id} {self.occurred_at:%Y-%m-%d %H:%M}"
-
-
-class FloorActionRejection(models.Model):
-    """A device action the server refused: set aside on the device, listed for supervisors.
-
-    One row per idempotency key; a later attempt with the same key updates it,
-    and one that succeeds marks it resolved.
-    """
-
-    idempotency_key = models.CharField(max_length=128, unique=True)
-    device_id = models.CharField(_("device"), max_length=100, blank=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("user"),
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    action_type = models.CharField(_("action"), max_length=16)
-    action = models.JSONField(_("action as sent"), default=dict)
-    error_code = models.CharField(_("error code"), max_length=16, db_index=True)
-    error = models.JSONField(_("error"), default=dict)
-    occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
-    attempts = models.PositiveIntegerField(_("attempts"), default=1)
-    first_rejected_at = models.DateTimeField(_("first rejected at"), auto_now_add=True)
-    last_rejected_at = models.DateTimeField(_("last rejected at"))
-    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True, db_index=True)
-    resolution = models.CharField(_("resolution"), max_length=200, blank=True)
-
-    class Meta:
-        verbose_name = _("set-aside floor action")
-        verbose_name_plural = _("set-aside floor actions")
-        ordering = ["-last_rejected_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.action_type} {self.error_code} {self.idempotency_key}"
+# The shop floor's tables live in their own module; importing them here registers them.
+from workorders.floor_models import (  # noqa: E402, F401
+    FaultCategory,
+    FaultReport,
+    FloorActionRejection,
+    FloorDevice,
+    WorkerBadge,
+)

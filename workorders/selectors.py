@@ -33,6 +33,7 @@ from workorders.transitions import (
     ASSIGN,
     OPERATE,
     OPERATION_TRANSITIONS,
+    TAKEN_STATES,
     WORK_ORDER_TRANSITIONS,
     Transition,
     allowed_from,
@@ -181,26 +182,72 @@ def work_order_overview_list(
 
     Each order carries ``current_operation_sequence``, ``current_operation_name``
     and ``current_operation_state`` (the first operation ready, in hand or
-    returned; ``None`` when there is none) and ``is_overdue`` (due before
-    ``today`` and neither closed nor cancelled).
+    returned; ``None`` when there is none), ``is_overdue`` (due before
+    ``today`` and neither closed nor cancelled), and the reasons given for the
+    states they are in: ``state_reason`` (the order's, e.g. why it was paused)
+    and ``current_operation_reason`` (the operation's, e.g. ``缺料``); empty
+    when the move into the state needed none.
     """
     today = today or timezone.localdate()
     current = WorkOrderOperation.objects.filter(
         work_order=OuterRef("pk"), state__in=CURRENT_OPERATION_STATES
     ).order_by("sequence")
-    return work_order_list(
-        state=state,
-        work_center=work_center,
-        due_before=due_before,
-        due_after=due_after,
-        search=search,
-    ).annotate(
-        current_operation_sequence=Subquery(current.values("sequence")[:1]),
-        current_operation_name=Subquery(current.values("name")[:1]),
-        current_operation_state=Subquery(current.values("state")[:1]),
-        is_overdue=ExpressionWrapper(
-            Q(due_date__lt=today) & ~Q(state__in=FINISHED_STATES), output_field=BooleanField()
-        ),
+    order_reason = WorkOrderEvent.objects.filter(
+        work_order=OuterRef("pk"), operation__isnull=True, to_state=OuterRef("state")
+    ).order_by("-occurred_at", "-id")
+    operation_reason = WorkOrderEvent.objects.filter(
+        work_order=OuterRef("pk"),
+        operation__sequence=OuterRef("current_operation_sequence"),
+        to_state=OuterRef("current_operation_state"),
+    ).order_by("-occurred_at", "-id")
+    return (
+        work_order_list(
+            state=state,
+            work_center=work_center,
+            due_before=due_before,
+            due_after=due_after,
+            search=search,
+        )
+        .annotate(
+            current_operation_sequence=Subquery(current.values("sequence")[:1]),
+            current_operation_name=Subquery(current.values("name")[:1]),
+            current_operation_state=Subquery(current.values("state")[:1]),
+            is_overdue=ExpressionWrapper(
+                Q(due_date__lt=today) & ~Q(state__in=FINISHED_STATES), output_field=BooleanField()
+            ),
+            state_reason=Subquery(order_reason.values("reason")[:1]),
+        )
+        .annotate(current_operation_reason=Subquery(operation_reason.values("reason")[:1]))
+    )
+
+
+@dataclass
+class OrderStatus:
+    """What an order's page says about where it stands: the reason of its state and
+    its current operation with that operation's reason."""
+
+    reason: str = ""
+    operation: WorkOrderOperation | None = None
+    operation_reason: str = ""
+
+
+def work_order_status(work_order: WorkOrder) -> OrderStatus:
+    """From an order read by ``work_order_detail`` (operations and events prefetched)."""
+    events = list(work_order.events.all())
+
+    def reason_into(state: str, operation_id: int | None) -> str:
+        for event in reversed(events):
+            if event.operation_id == operation_id and event.to_state == state:
+                return event.reason
+        return ""
+
+    current = next(
+        (op for op in work_order.operations.all() if op.state in CURRENT_OPERATION_STATES), None
+    )
+    return OrderStatus(
+        reason=reason_into(work_order.state, None),
+        operation=current,
+        operation_reason=reason_into(current.state, current.pk) if current is not None else "",
     )
 
 
@@ -230,13 +277,34 @@ class AvailableMoves:
     operations: dict[int, list[Transition]] = field(default_factory=dict)
 
 
+def _holds_order(user, operations, own_teams: set[int], teams_of_center) -> bool:
+    """Whether a worker may move the whole order (return it), as the services judge it:
+    he holds one of its operations, or nobody does and one is ready at his team's
+    work center (or assigned to him)."""
+    held = [operation for operation in operations if operation.state in TAKEN_STATES]
+    if held:
+        return any(operation.accepted_by_id == user.pk for operation in held)
+    return any(
+        operation.state == OperationState.READY
+        and operation.assigned_to_id in (None, user.pk)
+        and (
+            operation.assigned_to_id == user.pk
+            or not teams_of_center[operation.work_center_id]
+            or teams_of_center[operation.work_center_id] & own_teams
+        )
+        for operation in operations
+    )
+
+
 def work_order_available_moves(*, user, work_order: WorkOrder) -> AvailableMoves:
     """What a page offers ``user`` on ``work_order`` (with its operations prefetched).
 
     It follows the transitions tables, the permissions (roles and temporary
     grants) and the operator rules of ``workorders.services``: a worker
-    accepts operations of their teams' work centers or assigned to them, and
-    once accepted only the one who accepted moves it, unless they may assign.
+    accepts (or returns) operations of their teams' work centers or assigned
+    to them, and once accepted only the one who accepted moves it, unless they
+    may assign;
+    he returns the whole order only from an operation of his own.
     The services check all of it again when the move is asked for.
     """
     held: dict[str, bool] = {}
@@ -254,7 +322,7 @@ def work_order_available_moves(*, user, work_order: WorkOrder) -> AvailableMoves
         ]
 
     moves = AvailableMoves(work_order=manual(WORK_ORDER_TRANSITIONS, work_order.state))
-    if work_order.state not in ACTIVE_STATES or not holds(OPERATE):
+    if not holds(OPERATE):
         return moves
     operations = list(work_order.operations.all())
     may_assign = holds(ASSIGN)
@@ -267,17 +335,21 @@ def work_order_available_moves(*, user, work_order: WorkOrder) -> AvailableMoves
         ).values_list("workcenter_id", "team_id")
         for work_center_id, team_id in links:
             teams_of_center[work_center_id].add(team_id)
+        if not _holds_order(user, operations, own_teams, teams_of_center):
+            moves.work_order = [move for move in moves.work_order if move.permission != OPERATE]
+    if work_order.state not in ACTIVE_STATES:
+        return moves
     for operation in operations:
         allowed = []
         for transition in manual(OPERATION_TRANSITIONS, operation.state):
             if may_assign:
                 allowed.append(transition)
-            elif transition.name == "accept":
+            elif transition.name == "accept" or operation.accepted_by_id is None:
                 assigned_elsewhere = operation.assigned_to_id not in (None, user.pk)
                 center_teams = teams_of_center[operation.work_center_id]
                 if not assigned_elsewhere and (not center_teams or center_teams & own_teams):
                     allowed.append(transition)
-            elif operation.accepted_by_id in (None, user.pk):
+            elif operation.accepted_by_id == user.pk:
                 allowed.append(transition)
         if allowed:
             moves.operations[operation.pk] = allowed

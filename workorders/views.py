@@ -133,6 +133,7 @@ def _order_context(request: HttpRequest, work_order_id: int) -> dict:
             and work_order.state not in selectors.FINISHED_STATES
         ),
         "order_moves": moves.work_order,
+        "status": selectors.work_order_status(work_order),
         "operations": operations,
         "movements": inventory_selectors.stock_movement_list(reference=work_order.number),
     }

@@ -38,6 +38,10 @@ For tests (never authenticated, never affected by the mode):
 
 With ``--state FILE`` the received messages, the stock and the records survive
 a restart, as a real system's database would.
+
+A seed record may give ``due_in_days`` instead of a ``due_date``: the fake
+serves the date that many days after the day the seed is loaded, so the demo's
+production orders are due in the coming days whenever the demo runs.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ import os
 import threading
 import time
 import traceback
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -116,7 +121,7 @@ class FakeSystem:
             self._set_stock(entry)
         for kind in EXPORT_KINDS[1:]:
             for record in seed.get(kind, []):
-                record = dict(record)
+                record = _dated(dict(record))
                 record.setdefault("external_id", f"{kind}-{len(self.records[kind]) + 1}")
                 self.records[kind].append(record)
 
@@ -333,6 +338,14 @@ def _cursor_offset(cursor: str, kind: str) -> int:
     return offset
 
 
+def _dated(record: dict[str, Any], today: date | None = None) -> dict[str, Any]:
+    """``due_in_days`` becomes a ``due_date`` counted from ``today`` (the day of loading)."""
+    if "due_in_days" in record:
+        days = int(record.pop("due_in_days"))
+        record.setdefault("due_date", ((today or date.today()) + timedelta(days=days)).isoformat())
+    return record
+
+
 def _validated_seed(seed: Any) -> dict[str, Any]:
     if not isinstance(seed, dict):
         raise RequestRejected(HTTPStatus.BAD_REQUEST, "a seed is an object of record lists")
@@ -342,6 +355,11 @@ def _validated_seed(seed: Any) -> dict[str, Any]:
     for kind, records in seed.items():
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             raise RequestRejected(HTTPStatus.BAD_REQUEST, f"{kind} is a list of objects")
+    for records in seed.values():
+        for record in records:
+            days = record.get("due_in_days")
+            if "due_in_days" in record and (isinstance(days, bool) or not isinstance(days, int)):
+                raise RequestRejected(HTTPStatus.BAD_REQUEST, "due_in_days is a whole number")
     for entry in seed.get("stock_snapshot", []):
         try:
             if not (entry["material"] and entry["location"]):

@@ -14,7 +14,6 @@ from decimal import Decimal
 
 from django.contrib.auth.models import Group, User
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from drills.console import drill_log as log
 from integrations.models import Node, OutboxMessage
@@ -23,6 +22,7 @@ from inventory.models import Location, Material
 from inventory.services import MovementRequest, stock_move_many
 from mes.demo import DEMO_PASSWORD
 from mes.roles import Role
+from mes.tokens import api_token_create
 from workorders.models import Routing, RoutingOperation, WorkCenter
 from workorders.services import work_order_create, work_order_transition
 
@@ -69,13 +69,18 @@ def seed(options) -> dict:
 
 
 def _floor_workers() -> list[dict]:
-    """Worker accounts with API tokens, for the scanners to share."""
-    worker_group = Group.objects.get(name=Role.WORKER)
+    """Worker accounts with API tokens, for the scanners to share.
+
+    Their handhelds also post receipts and issues through the movement API,
+    which are the store room's (docs/security.md): they hold both roles.
+    """
+    groups = Group.objects.filter(name__in=[Role.WORKER, Role.STOREKEEPER])
     workers = []
     for number in range(WORKER_USERS):
         user = User.objects.create_user(f"drill-worker-{number:02d}", password=None)
-        user.groups.add(worker_group)
-        workers.append({"username": user.username, "token": Token.objects.create(user=user).key})
+        user.groups.add(*groups)
+        key = api_token_create(actor=None, user=user, name="load drill").key
+        workers.append({"username": user.username, "token": key})
     return workers
 
 

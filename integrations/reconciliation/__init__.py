@@ -52,6 +52,7 @@ from integrations.reconciliation.sources import (
     snapshot_nodes,
     snapshot_rows_from_file,
     snapshot_rows_from_node,
+    snapshot_rows_from_records,
 )
 from integrations.reconciliation.staging import STAGING_TABLE, snapshot_load
 from integrations.reconciliation.submissions import (
@@ -98,5 +99,6 @@ __all__ = [
     "snapshot_rows_from_csv_stream",
     "snapshot_rows_from_file",
     "snapshot_rows_from_node",
+    "snapshot_rows_from_records",
     "trend",
 ]

@@ -42,6 +42,24 @@ def snapshot_rows_from_file(node, data: bytes, filename: str) -> tuple[list[Snap
     return rows, len(rejected_rows)
 
 
+def snapshot_rows_from_records(node, records: list[dict]) -> list[SnapshotRow]:
+    """Rows in our codes from a system's stock records (``material``, ``batch``,
+    ``location``, ``quantity``), as a node's snapshot pages hold them."""
+    codes = known_codes({str(record.get("material", "")) for record in records})
+    mapping = (node.location_mapping if node else None) or {}
+    return [
+        SnapshotRow(
+            material_code=codes.get(
+                str(record.get("material", "")), str(record.get("material", ""))
+            ),
+            batch=str(record.get("batch") or ""),
+            location=mapping.get(str(record.get("location", "")), str(record.get("location", ""))),
+            quantity=Decimal(str(record.get("quantity", "0"))),
+        )
+        for record in records
+    ]
+
+
 def snapshot_rows_from_node(node) -> list[SnapshotRow]:
     """Pull a node's whole stock snapshot, page by page."""
     rows: list[dict] = []
@@ -52,19 +70,7 @@ def snapshot_rows_from_node(node) -> list[SnapshotRow]:
         if not page or not next_cursor or next_cursor == cursor:
             break
         cursor = next_cursor
-    codes = known_codes({str(record.get("material", "")) for record in rows})
-    mapping = node.location_mapping or {}
-    return [
-        SnapshotRow(
-            material_code=codes.get(
-                str(record.get("material", "")), str(record.get("material", ""))
-            ),
-            batch=str(record.get("batch") or ""),
-            location=mapping.get(str(record.get("location", "")), str(record.get("location", ""))),
-            quantity=Decimal(str(record.get("quantity", "0"))),
-        )
-        for record in rows
-    ]
+    return snapshot_rows_from_records(node, rows)
 
 
 def snapshot_nodes() -> dict[str, Node]:

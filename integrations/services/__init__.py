@@ -1,7 +1,13 @@
 """Every write of integrations, one module per concern: the outbox and its
 delivery, node tokens, inbound records and pulls, stock file imports."""
 
-from integrations.services.files import inbound_file_import
+from integrations.services.files import (
+    inbound_file_fail,
+    inbound_file_import,
+    inbound_file_process,
+    inbound_file_submit,
+    inbound_file_upload_path,
+)
 from integrations.services.inbound import (
     INBOUND_APPLIERS,
     MASTER_DATA_KINDS,
@@ -28,7 +34,11 @@ __all__ = [
     "OUTBOX",
     "DeliveryOutcome",
     "InboundItemResult",
+    "inbound_file_fail",
     "inbound_file_import",
+    "inbound_file_process",
+    "inbound_file_submit",
+    "inbound_file_upload_path",
     "inbound_records_apply",
     "movement_source",
     "node_for_token",

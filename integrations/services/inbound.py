@@ -119,7 +119,14 @@ INBOUND_APPLIERS = {
     "production_orders": _apply_production_order,
 }
 # Stock snapshots are not records to apply once: the nightly reconciliation
-# reads them whole (see docs/integrations.md).
+# reads them whole (see docs/integrations.md). A node lists ``stock_snapshot``
+# among its pulled kinds to offer one; the regular pull leaves it out.
+SNAPSHOT_KINDS = frozenset({"stock_snapshot"})
+
+
+def record_kinds(node: Node) -> list[str]:
+    """The kinds a pull applies record by record (a stock snapshot is the reconciliation's)."""
+    return [kind for kind in node.pull_kinds or [] if kind not in SNAPSHOT_KINDS]
 
 
 def inbound_records_apply(
@@ -171,7 +178,7 @@ def node_pull(*, node_id: int) -> dict[str, int]:
     node = Node.objects.get(pk=node_id)
     counts: dict[str, int] = {}
     now = timezone.now()
-    for kind in node.pull_kinds:
+    for kind in record_kinds(node):
         cursor = node.pull_cursors.get(kind)
         counts[kind] = 0
         while True:
@@ -207,7 +214,7 @@ def node_pull_schedule_ensure(*, node_id: int, every_minutes: int = 5) -> None:
     """Give a node that pulls its own beat schedule (editable in the admin)."""
     node = Node.objects.get(pk=node_id)
     name = f"pull:{node.name}"
-    if not node.pull_kinds:
+    if not record_kinds(node):
         PeriodicTask.objects.filter(name=name).delete()
         return
     if PeriodicTask.objects.filter(name=name).exists():

@@ -6,6 +6,7 @@ modules (``monitoring.services.resources`` ...) and are imported where used,
 because they read the other apps, which themselves import this package.
 """
 
+from monitoring.services.dead_tasks import dead_task_record
 from monitoring.services.incidents import (
     incident_acknowledge,
     incident_raise,
@@ -21,6 +22,7 @@ from monitoring.services.notifications import (
 )
 
 __all__ = [
+    "dead_task_record",
     "incident_acknowledge",
     "incident_raise",
     "incident_resolve",

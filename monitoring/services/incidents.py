@@ -121,26 +121,29 @@ def _locked(incident_id: int) -> Incident:
 
 
 @transaction.atomic
-def incident_acknowledge(*, actor, incident_id: int) -> Incident:
-    """Someone has seen it and takes care. Acknowledging twice changes nothing."""
+def incident_acknowledge(*, actor, incident_id: int, now: datetime | None = None) -> Incident:
+    """Someone has seen it and takes care. Acknowledging twice changes nothing.
+
+    ``now`` is when it was acknowledged (a record made afterwards, the demo's history).
+    """
     authorize(actor, ACKNOWLEDGE)
     incident = _locked(incident_id)
     if incident.state == Incident.State.OPEN:
         incident.state = Incident.State.ACKNOWLEDGED
-        incident.acknowledged_at = timezone.now()
+        incident.acknowledged_at = now or timezone.now()
         incident.acknowledged_by = actor
         incident.save(update_fields=["state", "acknowledged_at", "acknowledged_by"])
     return incident
 
 
 @transaction.atomic
-def incident_resolve(*, actor, incident_id: int) -> Incident:
+def incident_resolve(*, actor, incident_id: int, now: datetime | None = None) -> Incident:
     """Close it. A person resolving an open incident acknowledges it at the same time;
     the system clearing it (``actor=None``) does not, so it never counts as a response."""
     authorize(actor, RESOLVE)
     incident = _locked(incident_id)
     if incident.state != Incident.State.RESOLVED:
-        now = timezone.now()
+        now = now or timezone.now()
         incident.state = Incident.State.RESOLVED
         incident.resolved_at = now
         incident.resolved_by = actor

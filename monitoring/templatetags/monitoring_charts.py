@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django import template
-from django.utils import translation
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from mes.errors import REGISTRY
+from mes.roles import Role
+from monitoring import labels
 from monitoring.reports import recommendation_text
 from monitoring.stalls import StallReason
 
@@ -153,12 +153,19 @@ def minutes(value) -> str:
         value = value.total_seconds() / 60
     value = float(value)
     if value < 120:
-        return f"{value:.1f} min"
+        return _("%(minutes)s min") % {"minutes": f"{value:.1f}"}
     hours, rest = divmod(round(value), 60)
     if hours < 48:
-        return f"{hours} h {rest:02d} min"
+        return _("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": rest}
     days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
+    return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
+
+
+@register.filter
+def unit_label(unit: str) -> str:
+    """A KPI's unit as people read it: ``h/d`` -> "h/day", translated."""
+    units = {"min": _("min"), "h/d": _("h/day"), "h": _("h"), "%": "%"}
+    return units.get(unit, unit)
 
 
 @register.filter
@@ -179,14 +186,35 @@ def improvement(value) -> SafeString:
 
 @register.filter
 def incident_title(incident) -> str:
-    """The registry's sentence in the reader's language when the title is that sentence."""
+    """The title in the reader's language (:func:`monitoring.labels.incident_title`)."""
+    return labels.incident_title(incident)
 
-    error = REGISTRY.get(incident.code)
-    if error is None:
-        return incident.title
-    with translation.override("en"):
-        english = str(error.message)
-    return str(error.message) if incident.title == english else incident.title
+
+@register.filter
+def incident_category(value: str) -> str:
+    """``resource`` -> "Server resources", in the reader's language."""
+    return labels.category_label(value)
+
+
+@register.filter
+def role_label(value: str) -> str:
+    """``planner`` -> "Planner", in the reader's language; an unknown group as it is."""
+    try:
+        return str(Role(value).label)
+    except ValueError:
+        return value
+
+
+@register.filter
+def resource_label(value: str) -> str:
+    """``cpu``, ``memory``, ``disk`` in the reader's language."""
+    return str(labels.RESOURCE_LABELS.get(value, value))
+
+
+@register.filter
+def incident_facts(incident) -> list[tuple[str, str, bool]]:
+    """The detail as (label, value, is_code) rows (:func:`monitoring.labels.incident_facts`)."""
+    return labels.incident_facts(incident)
 
 
 @register.filter

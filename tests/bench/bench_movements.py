@@ -173,15 +173,15 @@ def _id_range(objects) -> tuple[int, int]:
 def seed(args) -> Fixture:
     """Master data and stock, written through the ORM and the stock service."""
     from django.contrib.auth.models import Group, User
-    from rest_framework.authtoken.models import Token
 
     from inventory.models import Location, Material
     from inventory.services import MovementRequest, stock_move_many
     from mes.roles import Role
+    from mes.tokens import api_token_create
 
     user = User.objects.create_user("bench", password=None, is_staff=True)
     user.groups.add(Group.objects.get(name=Role.SUPERVISOR))
-    token = Token.objects.create(user=user)
+    token = api_token_create(actor=None, user=user, name="bench").key
 
     wide_materials = Material.objects.bulk_create(
         [Material(code=f"BM-{n:05d}", name=f"Bench part {n}") for n in range(args.materials)]
@@ -219,7 +219,7 @@ def seed(args) -> Fixture:
     )[0].result.movement
 
     return Fixture(
-        token=token.key,
+        token=token,
         actor_id=user.pk,
         anchor_movement_id=anchor.pk,
         wide_materials=[m.code for m in wide_materials],

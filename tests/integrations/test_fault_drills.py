@@ -174,7 +174,7 @@ from decimal import Decimal
 import django
 django.setup()
 from django.contrib.auth.models import Group, User
-from rest_framework.authtoken.models import Token
+from mes.tokens import api_token_create
 from integrations.models import Node, OutboxMessage
 from inventory.models import Location, Material
 from mes.roles import Role
@@ -203,7 +203,7 @@ work_order_transition(
 Node.objects.update(is_active=False)
 OutboxMessage.objects.all().delete()
 print("FIXTURE " + json.dumps({
-    "token": Token.objects.create(user=worker).key,
+    "token": api_token_create(actor=None, user=worker, name="fault drill").key,
     "operation": work_order.operations.order_by("sequence").first().pk,
     "material": product.code,
     "location": storage.code,

@@ -365,7 +365,7 @@ RECEIPT = {"type": "receipt", "material": "0200117", "location": "WH1-A-01", "qu
 
 @pytest.mark.django_db
 def test_post_movement_then_replay_then_conflict(as_role, stock):
-    client = as_role("worker")
+    client = as_role("storekeeper")
     created = post(client, "movements/", {**RECEIPT, "reference": "PO-7"}, key="scan-0001")
     assert created.status_code == 201, created.json()
     body = created.json()
@@ -401,7 +401,7 @@ def test_post_movement_then_replay_then_conflict(as_role, stock):
 def test_a_movement_needs_a_valid_idempotency_key(as_role, stock, key):
     before = snapshot()
     extra = {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
-    response = as_role("worker").post(f"{API}movements/", RECEIPT, format="json", **extra)
+    response = as_role("storekeeper").post(f"{API}movements/", RECEIPT, format="json", **extra)
     assert_error(response, "API-010", 400, field="idempotency_key")
     assert snapshot() == before
 
@@ -661,7 +661,7 @@ def test_bad_movement_gets_its_code_and_changes_nothing(as_role, stock, body, co
 
 @pytest.mark.django_db
 def test_trailing_zeros_are_not_decimals(as_role, stock):
-    client = as_role("worker")
+    client = as_role("storekeeper")
     assert (
         post(client, "movements/", {**RECEIPT, "quantity": "2.000"}, next_key()).status_code == 201
     )
@@ -701,13 +701,13 @@ def test_insufficient_stock_names_what_is_available(as_role, stock):
         ),
     )
     before = snapshot()
-    response = post(as_role("worker"), "movements/", {**ISSUE, "quantity": "4"}, next_key())
+    response = post(as_role("storekeeper"), "movements/", {**ISSUE, "quantity": "4"}, next_key())
     body = assert_error(response, "INV-006", 409, "quantity")
     assert Decimal(body["available"]) == 3
     assert snapshot() == before
     # The order that holds the reservation may take it.
     taken = post(
-        as_role("worker"),
+        as_role("storekeeper"),
         "movements/",
         {**ISSUE, "quantity": "9", "reference": "WO-9"},
         next_key(),
@@ -729,7 +729,7 @@ def test_insufficient_stock_names_what_is_available(as_role, stock):
 )
 def test_unreadable_bodies_are_refused(as_role, stock, raw, content_type, code, status):
     before = snapshot()
-    response = as_role("worker").generic(
+    response = as_role("storekeeper").generic(
         "POST",
         f"{API}movements/",
         raw,
@@ -766,9 +766,9 @@ def test_a_worker_cannot_adjust_or_count(as_role, stock, body):
     before = snapshot()
     assert_error(post(as_role("worker"), "movements/", body, key=next_key()), "API-003", 403)
     assert snapshot() == before
-    # Not even by replaying a key a team leader used for the same adjustment.
+    # Not even by replaying a key a supervisor used for the same adjustment.
     key = next_key()
-    assert post(as_role("team_leader"), "movements/", body, key=key).status_code == 201
+    assert post(as_role("supervisor"), "movements/", body, key=key).status_code == 201
     after_leader = snapshot()
     assert_error(post(as_role("worker"), "movements/", body, key=key), "API-003", 403)
     assert snapshot() == after_leader
@@ -828,7 +828,7 @@ def test_anonymous_gets_401(stock, method, path):
 # --- Batches of movements -----------------------------------------------------------------
 @pytest.mark.django_db
 def test_batch_applies_good_items_and_reports_each_failure(as_role, stock):
-    client = as_role("worker")
+    client = as_role("storekeeper")
     first = post(client, "movements/", RECEIPT, key="hh-1")
     assert first.status_code == 201
     items = [
@@ -840,7 +840,7 @@ def test_batch_applies_good_items_and_reports_each_failure(as_role, stock):
         {**RECEIPT, "idempotency_key": "hh-5"},  # same key, other payload
         {**RECEIPT, "quantity": "3", "idempotency_key": "hh-5"},  # replay inside the batch
         {**RECEIPT},  # no key
-        {**ISSUE, "type": "adjustment", "reason": "x", "idempotency_key": "hh-9"},  # worker
+        {**ISSUE, "type": "adjustment", "reason": "x", "idempotency_key": "hh-9"},  # not his
         "not an object",
         {**ISSUE, "material": "200117", "idempotency_key": "hh-11"},
     ]
@@ -927,7 +927,7 @@ def test_bad_batches_are_refused_whole(as_role, stock, body, code, status):
 @pytest.mark.django_db
 def test_a_batch_of_500_is_accepted(as_role, stock):
     items = [{**RECEIPT, "quantity": "1", "idempotency_key": f"max-{n}"} for n in range(500)]
-    response = post(as_role("worker"), "movements/batch/", {"items": items})
+    response = post(as_role("storekeeper"), "movements/batch/", {"items": items})
     assert response.status_code == 200
     assert response.json()["created"] == 500
     assert on_hand(stock.plain, stock.loc) == 510
@@ -936,7 +936,7 @@ def test_a_batch_of_500_is_accepted(as_role, stock):
 # --- Reversals ------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_reversal_endpoint(as_role, stock):
-    worker, leader = as_role("worker"), as_role("team_leader")
+    worker, leader = as_role("storekeeper"), as_role("supervisor")
     transfer = post(
         worker,
         "movements/",
@@ -976,7 +976,7 @@ def test_reversal_endpoint(as_role, stock):
 
 @pytest.mark.django_db
 def test_a_reversal_that_would_overdraw_is_refused(as_role, stock):
-    leader = as_role("team_leader")
+    leader = as_role("supervisor")
     receipt = post(leader, "movements/", RECEIPT, key=next_key()).json()
     post(leader, "movements/", {**ISSUE, "quantity": "12"}, key=next_key())
     before = snapshot()

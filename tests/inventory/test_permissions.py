@@ -19,7 +19,7 @@ def test_a_put_away_under_a_grant_succeeds_and_after_its_revocation_is_refused(
     supervisor = user_with_role("supervisor")
     # Maintenance works on the floor but may not move stock by role.
     fitter = user_with_role("maintenance")
-    assert not fitter.has_perm("inventory.add_stockmovement")
+    assert not fitter.has_perm("inventory.put_away_stock")
     move("completion", material, pending_location, 5)
     put_away = MovementRequest(
         movement_type="put_away",
@@ -32,7 +32,7 @@ def test_a_put_away_under_a_grant_succeeds_and_after_its_revocation_is_refused(
     grant = temporary_grant_create(
         actor=supervisor,
         user=fitter,
-        permissions=["inventory.add_stockmovement"],
+        permissions=["inventory.put_away_stock"],
         starts_at=now - timedelta(hours=1),
         ends_at=now + timedelta(hours=1),
         reason="covering the stores during the night shift",

@@ -298,8 +298,8 @@ def test_stock_csv_export_has_every_filtered_row(planner_client, plant, monkeypa
         "Unit",
     ]
     assert rows[1:] == [
-        ["0200117", "Bearing 6204", "LINE-1", "", "300", "0", "300", "PCS"],
-        ["0200117", "Bearing 6204", "WH1-A-01", "", "4500", "0", "4500", "PCS"],
+        ['="0200117"', "Bearing 6204", "LINE-1", "", "300", "0", "300", "PCS"],
+        ['="0200117"', "Bearing 6204", "WH1-A-01", "", "4500", "0", "4500", "PCS"],
     ]
 
 
@@ -346,7 +346,7 @@ def test_below_safety_stock_exports(planner_client, plant):
         "Unit",
     ]
     assert rows[1:] == [
-        ["0200118", "Oil seal", "", "200", "96", "104", "PCS"],
+        ['="0200118"', "Oil seal", "", "200", "96", "104", "PCS"],
     ]
     sheet = read_xlsx(planner_client.get(BELOW_URL, {"format": "xlsx"}))
     assert sheet[1] == ["0200118", "Oil seal", None, 200, 96, 104, "PCS"]
@@ -363,7 +363,7 @@ def test_pending_putaway_exports(planner_client, plant):
         "Quantity",
         "Unit",
     ]
-    assert rows[1][:6] == ["100234", "Gear shaft", "L2403", "FG-PENDING", "60", "PCS"]
+    assert rows[1][:6] == ['="100234"', "Gear shaft", "L2403", "FG-PENDING", "60", "PCS"]
     assert len(rows) == 2
     sheet = read_xlsx(planner_client.get(PENDING_URL, {"format": "xlsx"}))
     assert sheet[1][:6] == ["100234", "Gear shaft", "L2403", "FG-PENDING", 60, "PCS"]

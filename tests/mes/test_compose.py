@@ -54,8 +54,9 @@ def test_compose_commands_match_the_processes_of_make_run():
     worker, beat = services["worker"]["command"], services["beat"]["command"]
     assert worker[:4] == ["celery", "-A", "mes", "worker"]
     assert beat[:4] == ["celery", "-A", "mes", "beat"]
-    assert re.search(r"celery -A mes worker", processes["worker"])
-    assert re.search(r"celery -A mes beat", processes["beat"])
+    # make run adds --quiet (no banner) before the command.
+    assert re.search(r"celery -A mes (--quiet )?worker", processes["worker"])
+    assert re.search(r"celery -A mes (--quiet )?beat", processes["beat"])
     assert importlib.import_module("mes.celery").app.main == "mes"
 
     beat_check = services["beat"]["healthcheck"]["test"]

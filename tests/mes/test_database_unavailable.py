@@ -13,6 +13,7 @@ from django.db import InterfaceError, OperationalError, connections
 from django.test import Client
 
 from mes.errors import is_database_unavailable
+from mes.tokens import api_token_create
 
 
 def _cut_off_database():
@@ -37,12 +38,10 @@ def _restore(saved) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_api_and_pages_answer_503_sys002_while_the_database_is_away(user_with_role):
-    from rest_framework.authtoken.models import Token
-
     # As gunicorn does: the error handlers answer (the default test client re-raises).
     client = Client(raise_request_exception=False)
     user = user_with_role("planner")
-    token = Token.objects.create(user=user).key
+    token = api_token_create(actor=None, user=user, name="test").key
     client.force_login(user)
     saved = _cut_off_database()
     try:

@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-PERMISSION = "inventory.adjust_stock"
+PERMISSION = "inventory.transfer_stock"
 
 
 def fresh(user):
@@ -34,7 +34,7 @@ def test_leaving_a_group_takes_its_permissions_at_once(user_factory):
 def test_a_permission_taken_from_a_group_is_gone_at_once(user_factory):
     user = user_factory(roles=["team_leader"])
     assert fresh(user).has_perm(PERMISSION)
-    permission = Permission.objects.get(codename="adjust_stock")
+    permission = Permission.objects.get(codename="transfer_stock")
     Group.objects.get(name="team_leader").permissions.remove(permission)
     assert not fresh(user).has_perm(PERMISSION)
 

@@ -1,7 +1,8 @@
+import io
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 
 from mes.roles import Role
 
@@ -42,9 +43,11 @@ def test_demo_data_creates_one_login_per_role_once(capsys):
 @pytest.mark.django_db
 def test_token_authentication_and_me_endpoint(api_client, user_with_role):
     user = user_with_role("team_leader")
-    call_command("drf_create_token", user.username)
-    token = Token.objects.get(user=user)
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    out = io.StringIO()
+    call_command(
+        "api_token_create", user.username, "--name", "test", stdout=out, stderr=io.StringIO()
+    )
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {out.getvalue().strip()}")
     response = api_client.get("/api/v1/me/")
     assert response.status_code == 200
     assert response.json()["roles"] == ["team_leader"]
@@ -63,7 +66,7 @@ def test_session_login_through_the_login_page(client, user_with_role):
     assert response["Location"] == "/"
     home = client.get("/")
     assert home.status_code == 200
-    assert b"planner" in home.content
+    assert b'<span class="tag">Planner</span>' in home.content  # the role, by its name
 
 
 @pytest.mark.django_db

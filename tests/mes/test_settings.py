@@ -119,3 +119,36 @@ def test_check_deploy_is_clean_with_production_variables(tmp_path):
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+def _start(tmp_path, **overrides) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()\n" + PROBE],
+        cwd=ROOT,
+        env=_environment(tmp_path, **overrides),
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_the_example_placeholder_and_short_keys_stop_the_start_without_debug(tmp_path):
+    example = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    for key in (
+        example["DJANGO_SECRET_KEY"],  # a copied .env.example
+        "build-only",
+        "django-insecure-" + "q" * 50,
+        "short-but-random-9f8e7d6c5b4a",
+        "a" * 60,  # long, not random
+    ):
+        result = _start(tmp_path, DJANGO_SECRET_KEY=key)
+        assert result.returncode != 0, key
+        assert "ImproperlyConfigured" in result.stderr and "DJANGO_SECRET_KEY" in result.stderr
+        assert key not in result.stderr  # the refusal does not print the key
+    # A developer with DEBUG on may use any key; a real key starts.
+    assert _start(tmp_path, DJANGO_SECRET_KEY="dev", DJANGO_DEBUG="true").returncode == 0
+    real = "x7!Qp2#Lm9@Zr4$Tv8%Wn3^Yb6&Kc1*Hd5(Jf0)Gs7-Ua2_Ie9+Ox4=Pq"
+    assert _start(tmp_path, DJANGO_SECRET_KEY=real).returncode == 0

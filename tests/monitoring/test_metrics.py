@@ -48,16 +48,17 @@ def _node_with_backlog():
 
 
 @pytest.mark.django_db
-def test_metrics_are_prometheus_text_with_every_group(client):
+def test_metrics_are_prometheus_text_with_every_group(client, settings):
     from monitoring.services.resources import resource_sample_record
 
+    settings.MES_METRICS_TOKEN = "scrape-me"
     _node_with_backlog()
     incident_raise(error=SYS_BROKER_UNAVAILABLE, source="broker")
     resource_sample_record(cpu=12.5, memory=40.0, disk=55.0, hostname="web-1")
     client.get("/healthz")
     client.get("/accounts/login/")
 
-    response = client.get("/metrics")
+    response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me")
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain; version=0.0.4")
@@ -81,21 +82,37 @@ def test_metrics_are_prometheus_text_with_every_group(client):
 
 
 @pytest.mark.django_db
-def test_metrics_refuse_other_machines_without_the_token(client, settings):
-    refused = client.get("/metrics", REMOTE_ADDR="10.20.30.40")
-    assert refused.status_code == 403
-    assert refused.json()["code"] == "MON-006"
+def test_metrics_need_the_token_even_from_this_machine(client, settings):
+    """Behind a reverse proxy on the same host every request comes from 127.0.0.1:
+    the address proves nothing, only the token (or MES_METRICS_OPEN) does."""
+    for address in ("127.0.0.1", "::1", "10.20.30.40"):
+        refused = client.get("/metrics", REMOTE_ADDR=address)
+        assert refused.status_code == 403, address
+        assert refused.json()["code"] == "MON-006"
     settings.MES_METRICS_TOKEN = "scrape-me"
-    wrong = client.get("/metrics", REMOTE_ADDR="10.20.30.40", HTTP_AUTHORIZATION="Bearer nope")
+    wrong = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_AUTHORIZATION="Bearer nope")
     assert wrong.status_code == 403
+    assert client.get("/metrics", HTTP_AUTHORIZATION="scrape-me").status_code == 403
     allowed = client.get(
         "/metrics", REMOTE_ADDR="10.20.30.40", HTTP_AUTHORIZATION="Bearer scrape-me"
     )
     assert allowed.status_code == 200
+    assert b"mes_work_orders" in allowed.content
+
+
+@pytest.mark.django_db
+def test_metrics_open_to_anyone_only_when_explicitly_opened(client, settings, monkeypatch):
+    monkeypatch.setenv("MES_METRICS_OPEN", "true")  # as make run's user would set it
+    assert client.get("/metrics", REMOTE_ADDR="10.20.30.40").status_code == 200
+    monkeypatch.setenv("MES_METRICS_OPEN", "false")
+    assert client.get("/metrics").status_code == 403
+    settings.MES_METRICS_OPEN = True
+    assert client.get("/metrics").status_code == 200
 
 
 @pytest.mark.django_db
 def test_a_source_that_cannot_be_read_is_reported_not_fatal(client, settings):
+    settings.MES_METRICS_OPEN = True
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
     values = _samples(client.get("/metrics").content.decode())

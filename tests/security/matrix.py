@@ -83,6 +83,7 @@ def url_for(name: str) -> str:
         "monitoring:incident_acknowledge": "monitoring.Incident",
         "monitoring:incident_resolve": "monitoring.Incident",
         "floor:fault_photo": "workorders.FaultReport",
+        "api_token_revoke": "mes.ApiToken",
         "api:material-detail": "inventory.Material",
         "api:location-detail": "inventory.Location",
         "api:batch-detail": "inventory.Batch",

@@ -99,6 +99,9 @@ def _source_state(table, transition):
 def test_permission_matrix_for_work_orders(role, transition, new_work_order, user_with_role):
     work_order = new_work_order()
     _force_state(work_order, _source_state(WORK_ORDER_TRANSITIONS, transition))
+    if transition == "return":  # a worker returns an order from a ready operation of his
+        last = work_order.operations.order_by("sequence").last()  # a center without teams
+        WorkOrderOperation.objects.filter(pk=last.pk).update(state=OperationState.READY)
     permission = WORK_ORDER_TRANSITIONS[transition].permission
     call = {
         "actor": user_with_role(role),

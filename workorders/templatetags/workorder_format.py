@@ -7,11 +7,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django import template
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from inventory.exports import quantity as quantity_in_unit
 from inventory.models import Material
-from workorders.models import OperationState, WorkOrderEvent, WorkOrderState
+from workorders.models import OperationState, WorkOrderEvent, WorkOrderOperation, WorkOrderState
 
 register = template.Library()
 
@@ -64,6 +65,62 @@ def event_from_label(event: WorkOrderEvent) -> str:
 def event_to_label(event: WorkOrderEvent) -> str:
     choices = OperationState if event.operation_id else WorkOrderState
     return _state_label(choices, event.to_state)
+
+
+# Event data as people read it: label per key; values of return_to by name.
+EVENT_DATA_LABELS = {
+    "good_quantity": _("good"),
+    "scrap_quantity": _("scrap"),
+    "scrap_reason": _("scrap reason"),
+    "input_quantity": _("quantity to make"),
+    "assigned_to": _("assigned to"),
+    "return_to": _("returned to"),
+    "rework_operation_id": _("rework from operation"),
+}
+RETURN_TO_LABELS = {"planner": _("the planner"), "previous": _("the previous operation")}
+
+
+def _data_value(key: str, value) -> str:
+    if key == "return_to":
+        return str(RETURN_TO_LABELS.get(value, value))
+    if key == "rework_operation_id":
+        operation = WorkOrderOperation.objects.filter(pk=value).first()
+        return f"{operation.sequence} {operation.name}" if operation else str(value)
+    return str(value)
+
+
+@register.filter
+def event_sentence(event: WorkOrderEvent) -> str:
+    """One line of history: "Operation 10 车削: Start (Ready → Running; good 29)"."""
+    before, after = event_from_label(event), event_to_label(event)
+    states = f"{before} → {after}" if before and before != after else after
+    facts = [
+        f"{EVENT_DATA_LABELS[key]} {_data_value(key, value)}"
+        for key, value in (event.data or {}).items()
+        if key in EVENT_DATA_LABELS and value not in (None, "")
+    ]
+    if facts:
+        listed = pgettext("list separator", ", ").join(facts)
+        both = pgettext("list after", "%(first)s; %(then)s")
+        states = both % {"first": states, "then": listed} if states else listed
+    move = move_label(event.transition)
+    if event.operation_id:
+        operation = event.operation
+        return gettext("Operation %(sequence)s %(name)s: %(move)s (%(states)s)") % {
+            "sequence": operation.sequence,
+            "name": operation.name,
+            "move": move,
+            "states": states,
+        }
+    return gettext("%(move)s (%(states)s)") % {"move": move, "states": states}
+
+
+@register.filter
+def source_label(value: str) -> str:
+    """Where a work order came from: entered here, or the system that sent it."""
+    if value == "mes":
+        return gettext("entered in MES")
+    return value.upper() if value in ("erp", "wms") else value
 
 
 @register.filter
