@@ -183,7 +183,8 @@ from workorders.services import work_order_create, work_order_transition
 
 planner = User.objects.get(username="planner")
 worker = User.objects.create_user("fault-worker", password=None)
-worker.groups.add(Group.objects.get(name=Role.WORKER))
+# A handheld of the store room: it operates and receives goods.
+worker.groups.add(*Group.objects.filter(name__in=[Role.WORKER, Role.STOREKEEPER]))
 product = Material.objects.create(code="FAULT-P", name="Fault drill bracket")
 center = WorkCenter.objects.create(code="FAULT-WC", name="Fault drill cell")
 routing = Routing.objects.create(product=product, code="FAULT-R", is_default=True)
