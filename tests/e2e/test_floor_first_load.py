@@ -210,8 +210,13 @@ def test_a_fresh_phone_loads_the_floor_app_in_under_60_kb_before_the_camera_open
         page.click("#camera-button")
         page.wait_for_function("window.FloorDecoders !== undefined", timeout=10_000)
         page.click("#camera-close")
-        after = production_server.requests()[len(before_camera) :]
-        assert any("jsQR" in s.request for s in after), after
+        # The server notes a request once it has written the answer: wait for the note.
+        assert eventually(
+            lambda: any(
+                "jsQR" in sent.request
+                for sent in production_server.requests()[len(before_camera) :]
+            )
+        ), production_server.requests()[len(before_camera) :]
         assert eventually(lambda: any("jsQR" in url for url in _cached_urls(page)))
     finally:
         context.close()
