@@ -275,7 +275,7 @@ class TemporaryGrantAdmin(PermissionLabelsMixin, admin.ModelAdmin):
         obj.pk, obj.granted_by = grant.pk, grant.granted_by  # the admin's message names it
 
     def save_related(self, request, form, formsets, change):
-        pass  # the service has set the permissions
+        """Nothing to save: the service has set the grant's permissions."""
 
     @admin.action(description=_("Revoke the selected grants"))
     def revoke_selected(self, request, queryset):
