@@ -41,11 +41,13 @@ def reset_database(args) -> None:
 
 
 def server_environment(args) -> dict[str, str]:
-    """The environment of a process of the stack under test (web, worker, manage.py)."""
+    """The environment of a process of the stack under test (web, worker, manage.py);
+    without ``args.redis_url`` (a benchmark of the database alone) the embedded broker."""
     env = dict(os.environ)
+    if getattr(args, "redis_url", None):
+        env["REDIS_URL"] = args.redis_url
     env.update(
         DATABASE_URL=database_url(args),
-        REDIS_URL=args.redis_url,
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
         DJANGO_SETTINGS_MODULE="mes.settings",
         DJANGO_DEBUG="false",

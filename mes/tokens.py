@@ -46,8 +46,9 @@ class IssuedApiToken:
     key: str
 
 
-def api_token_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+def secret_hash(secret: str) -> str:
+    """What is stored of every secret we issue (API, device and node tokens): SHA-256."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def may_manage_tokens_of(actor, user) -> bool:
@@ -80,7 +81,7 @@ def api_token_create(*, actor, user, name: str) -> IssuedApiToken:
         user=user,
         name=name,
         key_prefix=key[:KEY_PREFIX_LENGTH],
-        key_hash=api_token_hash(key),
+        key_hash=secret_hash(key),
         created_by=actor,
     )
     logger.info("API token created", extra={"token": token.pk, "owner": user.get_username()})
@@ -110,7 +111,7 @@ def api_token_for_key(key: str) -> ApiToken:
     """The live token of this key with its user: ``TOK-001`` unknown (or its user
     inactive), ``TOK-002`` revoked (both 401). Notes the use at most once a minute."""
     token = (
-        ApiToken.objects.select_related("user").filter(key_hash=api_token_hash(key)).first()
+        ApiToken.objects.select_related("user").filter(key_hash=secret_hash(key)).first()
         if key
         else None
     )

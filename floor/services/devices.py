@@ -5,7 +5,6 @@ A token is shown once when it is issued; only its SHA-256 is stored.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from floor import errors
 from mes.errors import API_NOT_FOUND, API_VALIDATION, ApplicationError
 from mes.permissions import authorize
+from mes.tokens import secret_hash
 from workorders.models import FloorDevice
 
 # The name the floor's log records had before the floor became its own app; log
@@ -45,7 +45,7 @@ class IssuedDeviceToken:
 
 
 def device_token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return secret_hash(token)
 
 
 def _issue_token(actor, device: FloorDevice) -> IssuedDeviceToken:

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from integrations.models import Node
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+from mes.tokens import secret_hash
 
 
 def node_token_rotate(*, node_id: int) -> str:
     """Issue a new inbound token; only its hash is stored, the token is shown once."""
     token = secrets.token_urlsafe(32)
-    Node.objects.filter(pk=node_id).update(inbound_token_hash=_token_hash(token))
+    Node.objects.filter(pk=node_id).update(inbound_token_hash=secret_hash(token))
     return token
 
 
@@ -27,4 +23,4 @@ def node_token_revoke(*, node_id: int) -> None:
 def node_for_token(token: str) -> Node | None:
     if not token:
         return None
-    return Node.objects.filter(inbound_token_hash=_token_hash(token), is_active=True).first()
+    return Node.objects.filter(inbound_token_hash=secret_hash(token), is_active=True).first()

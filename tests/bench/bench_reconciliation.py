@@ -30,15 +30,13 @@ import argparse
 import contextlib
 import csv
 import json
-import os
 import resource
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from drills.database import database_url, pg_connect, reset_database
+from drills.database import migrate, pg_connect, reset_database, setup_django
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,34 +77,6 @@ def rss_mb() -> float:
 
 
 # --- Database (connections and resets: drills.database) ----------------------
-def django_environment(args) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url(args),
-        DJANGO_SETTINGS_MODULE="mes.settings",
-        DJANGO_DEBUG="false",
-        LOG_LEVEL="WARNING",
-    )
-    return env
-
-
-def migrate(args) -> None:
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity", "0"],
-        cwd=ROOT,
-        env=django_environment(args),
-        check=True,
-    )
-
-
-def setup_django(args) -> None:
-    os.environ.update(django_environment(args))
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
 def key_counts(rows: int) -> tuple[int, int]:
     locations = min(LOCATIONS, rows)
     return -(-rows // locations), locations  # materials, locations
