@@ -110,11 +110,15 @@ CONTENT_SECURITY_POLICY = {
 }
 
 INSTALLED_APPS = [
+    "releases",
     "inventory",
     "workorders",
+    "planning",
+    "quality",
     "floor",
     "integrations",
     "monitoring",
+    "simulation",
     "drills",
     "mes.apps.MesAdminConfig",  # django.contrib.admin, its index grouped (mes/admin_site.py)
     "django.contrib.auth",

@@ -65,6 +65,13 @@ class Incident(models.Model):
         _("state"), max_length=16, choices=State, default=State.OPEN, db_index=True
     )
     occurrences = models.PositiveIntegerField(_("occurrences"), default=1)
+    release = models.CharField(
+        _("release"),
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text=_("The version that was running when the incident opened."),
+    )
     first_seen_at = models.DateTimeField(_("first seen"))
     last_seen_at = models.DateTimeField(_("last seen"))
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)

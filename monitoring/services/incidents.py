@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from mes.errors import ApplicationError, ErrorCode
 from mes.permissions import authorize
+from mes.version import current_version
 from monitoring import conf
 from monitoring.errors import UNKNOWN_INCIDENT
 from monitoring.models import Incident, IncidentOccurrence, ProcessHeartbeat
@@ -96,6 +97,7 @@ def incident_raise(
                     work_center=work_center,
                     title=(title or str(error.message))[:300],
                     detail=detail or {},
+                    release=current_version(),
                     first_seen_at=now,
                     last_seen_at=now,
                     reported_by=reported_by,

@@ -5,7 +5,16 @@ from django.core.management.base import BaseCommand
 from mes import demo
 
 # Each app may have a `demo` module with `load(stdout)`; they run in this order.
-APP_DEMO_MODULES = ["inventory.demo", "workorders.demo", "integrations.demo", "monitoring.demo"]
+APP_DEMO_MODULES = [
+    "releases.demo",
+    "inventory.demo",
+    "workorders.demo",
+    "planning.demo",
+    "quality.demo",
+    "integrations.demo",
+    "monitoring.demo",
+    "simulation.demo",
+]
 
 
 class Command(BaseCommand):
