@@ -1,0 +1,222 @@
+"""The board as data: work centers, the saved plan's bars, conflicts, load and version.
+
+One read for the timeline, the queue view, the API and every answer to a drag,
+so what the server answers after a save is exactly what a fresh page shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from django.utils import timezone
+
+from planning import selectors
+from planning.conflicts import PlanContext, PlannedOperation, plan_conflicts
+from planning.materials import material_readiness
+from planning.plan_input import PlanInput, build_calendars, due_moment
+from planning.scheduler.calendar import to_minutes
+
+STATE_CLASSES = {
+    "pending": "pending",
+    "ready": "ready",
+    "accepted": "running",
+    "running": "running",
+    "paused": "paused",
+}
+
+
+@dataclass
+class BoardState:
+    version: int
+    origin: datetime
+    work_centers: list
+    items: list[dict]
+    conflicts: list[dict]
+    short_orders: dict[int, list[dict]]
+
+    def as_dict(self) -> dict:
+        return {
+            "version": self.version,
+            "now": self.origin.isoformat(),
+            "utc_offset": timezone.localtime(self.origin).strftime("%z")[:3]
+            + ":"
+            + timezone.localtime(self.origin).strftime("%z")[3:],
+            "work_centers": [
+                {"id": wc.pk, "code": wc.code, "name": wc.name, "capacity": wc.capacity}
+                for wc in self.work_centers
+            ],
+            "items": self.items,
+            "conflicts": self.conflicts,
+        }
+
+
+@dataclass
+class BoardInput:
+    origin: datetime
+    work_centers: list
+    centers: dict
+    operations: list  # open operations in order and sequence order
+    eligible: dict[int, set[int]]
+    rows: dict[int, tuple[int, int | None, int | None, bool]]  # operation id -> plan row
+
+
+def _moment(value: int | None, origin: datetime) -> str | None:
+    return None if value is None else (origin + timedelta(minutes=value)).isoformat()
+
+
+def _label(value: int | None, origin: datetime, tz: tzinfo) -> str:
+    """A start as the plant reads it: local month-day and time."""
+    if value is None:
+        return ""
+    return (origin + timedelta(minutes=value)).astimezone(tz).strftime("%m-%d %H:%M")
+
+
+def _saved_row(op, origin: datetime) -> tuple[int, int | None, int | None, bool]:
+    """An operation's saved plan row as (work center, start, end, pinned) in minutes."""
+    row = op.plan
+    return (
+        row.work_center_id,
+        to_minutes(row.planned_start, origin) if row.planned_start else None,
+        to_minutes(row.planned_end, origin) if row.planned_end else None,
+        bool(row.pinned),
+    )
+
+
+def board_state(*, now: datetime | None = None) -> BoardState:
+    """The saved plan with its conflicts (``planning.conflicts.CHECKS``)."""
+    origin = (now or timezone.now()).replace(second=0, microsecond=0)
+    work_centers = selectors.planning_work_centers()
+    centers = build_calendars(origin, work_centers, selectors.calendar_exceptions())
+    operations = list(selectors.open_operations().order_by("work_order_id", "sequence"))
+    rows = {op.pk: _saved_row(op, origin) for op in operations if selectors.has_plan(op)}
+    board = BoardInput(origin, work_centers, centers, operations, _eligible(operations), rows)
+    return _state(board, selectors.plan_version())
+
+
+def board_state_after(
+    plan: PlanInput, placements: dict, pinned: set[int], version: int
+) -> BoardState:
+    """The board right after a save made from ``plan`` (``placements``: the schedule's,
+    ``pinned``: the operations saved pinned), without reading the operations again:
+    what a fresh ``board_state()`` at the plan's origin shows."""
+    rows = {
+        op_id: _saved_row(op, plan.origin)
+        for op_id, op in plan.operations.items()
+        if selectors.has_plan(op)
+    }
+    for op_id, placed in placements.items():
+        rows[op_id] = (placed.work_center, placed.start, placed.end, op_id in pinned)
+    operations = list(plan.operations.values())
+    board = BoardInput(
+        plan.origin, plan.work_centers, plan.centers, operations, plan.eligible, rows
+    )
+    return _state(board, version)
+
+
+def _state(board: BoardInput, version: int) -> BoardState:
+    origin, operations = board.origin, board.operations
+    orders = {op.work_order_id: op.work_order for op in operations}
+    readiness = material_readiness(list(orders.values()))
+    planned: dict[int, PlannedOperation] = {}
+    previous = None
+    for op in operations:
+        row = board.rows.get(op.pk)
+        due = due_moment(op.work_order.due_date)
+        planned[op.pk] = PlannedOperation(
+            id=op.pk,
+            order_id=op.work_order_id,
+            order_number=op.work_order.number,
+            sequence=op.sequence,
+            work_center_id=row[0] if row else op.work_center_id,
+            start=row[1] if row else None,
+            end=row[2] if row else None,
+            eligible=board.eligible[op.pk],
+            predecessor_id=previous.pk
+            if previous and previous.work_order_id == op.work_order_id
+            else None,
+            due=to_minutes(due, origin) if due else None,
+        )
+        previous = op
+    short = {
+        order_id: [s.material for s in r.shortages] for order_id, r in readiness.items() if r.short
+    }
+    ctx = PlanContext(origin=origin, operations=planned, centers=board.centers, short_orders=short)
+    conflicts = plan_conflicts(ctx)
+    pinned = {op_id for op_id, row in board.rows.items() if row[3]}
+    items = _items(operations, planned, conflicts, short, origin, pinned)
+    return BoardState(
+        version=version,
+        origin=origin,
+        work_centers=board.work_centers,
+        items=items,
+        conflicts=[_conflict_row(c, planned, origin) for c in conflicts],
+        short_orders={
+            order_id: [
+                {"material": s.material, "needed": str(s.needed), "available": str(s.available)}
+                for s in r.shortages
+            ]
+            for order_id, r in readiness.items()
+            if r.short
+        },
+    )
+
+
+def _eligible(operations) -> dict[int, set[int]]:
+    from_routings = selectors.routing_alternatives(operations)
+    return {
+        op.pk: {
+            op.work_center_id,
+            *from_routings.get((op.work_order.product_id, op.sequence), set()),
+        }
+        for op in operations
+    }
+
+
+def _items(operations, planned, conflicts, short, origin, pinned) -> list[dict]:
+    late_orders = {c.order_id for c in conflicts if c.kind == "due_date_missed"}
+    by_operation: dict[int, list[str]] = {}
+    for conflict in conflicts:
+        if conflict.operation_id is not None:
+            by_operation.setdefault(conflict.operation_id, []).append(conflict.kind)
+    tz = timezone.get_current_timezone()
+    items = []
+    for op in operations:
+        p = planned[op.pk]
+        order = op.work_order
+        items.append(
+            {
+                "id": op.pk,
+                "order": order.number,
+                "order_id": order.pk,
+                "product": order.product.code,
+                "product_name": order.product.name,
+                "operation": op.name,
+                "sequence": op.sequence,
+                "state": op.state,
+                "state_class": STATE_CLASSES.get(op.state, "pending"),
+                "work_center": p.work_center_id,
+                "eligible": sorted(p.eligible),
+                "start": _moment(p.start, origin),
+                "start_label": _label(p.start, origin, tz),
+                "end": _moment(p.end, origin),
+                "pinned": op.pk in pinned,
+                "late": order.pk in late_orders,
+                "short": order.pk in short,
+                "due_date": order.due_date.isoformat() if order.due_date else None,
+                "priority": order.priority,
+                "conflicts": by_operation.get(op.pk, []),
+            }
+        )
+    return items
+
+
+def _conflict_row(conflict, planned, origin) -> dict:
+    row = conflict.as_dict()
+    op = planned.get(conflict.operation_id) if conflict.operation_id else None
+    row["order_number"] = op.order_number if op else None
+    if conflict.kind == "overload" and conflict.detail:
+        start, percent = conflict.detail.split(":")
+        row["start"] = _moment(int(start), origin)
+        row["percent"] = int(percent)
+    return row

@@ -1,0 +1,95 @@
+"""Material readiness (齐套): are an order's components in stock for it?
+
+Orders are served in their turn (priority, due date, number): each takes what it
+still needs from the stock available in storage and line-side locations, after
+counting what is already reserved for it. An order left short is reported with
+each material it lacks; it is shown as short on the board, never silently planned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import F, Sum
+
+from inventory.models import Location, StockBalance, StockReservation
+from workorders.models import OperationComponent, OperationState, WorkOrder
+
+USABLE_LOCATIONS = (Location.Type.STORAGE, Location.Type.LINE_SIDE)
+
+
+@dataclass
+class Shortage:
+    material: str
+    needed: Decimal
+    available: Decimal
+
+
+@dataclass
+class Readiness:
+    order_id: int
+    shortages: list[Shortage] = field(default_factory=list)
+
+    @property
+    def short(self) -> bool:
+        return bool(self.shortages)
+
+
+def order_requirements(orders: list[WorkOrder]) -> dict[int, dict[str, Decimal]]:
+    """Order id -> material code -> quantity its operations not yet done still need."""
+    needs: dict[int, dict[str, Decimal]] = {order.pk: {} for order in orders}
+    remaining = {
+        order.pk: max(Decimal(0), order.quantity - order.completed_quantity) for order in orders
+    }
+    rows = (
+        OperationComponent.objects.filter(operation__work_order__in=[o.pk for o in orders])
+        .exclude(operation__state=OperationState.DONE)
+        .values_list("operation__work_order_id", "material__code", "quantity_per_unit")
+    )
+    for order_id, code, per_unit in rows:
+        needs[order_id][code] = (
+            needs[order_id].get(code, Decimal(0)) + per_unit * remaining[order_id]
+        )
+    return needs
+
+
+def available_stock(codes) -> dict[str, Decimal]:
+    rows = (
+        StockBalance.objects.filter(
+            material__code__in=list(codes), location__location_type__in=USABLE_LOCATIONS
+        )
+        .values("material__code")
+        .annotate(free=Sum(F("on_hand") - F("reserved")))
+    )
+    return {row["material__code"]: max(Decimal(0), row["free"] or Decimal(0)) for row in rows}
+
+
+def reserved_for(orders: list[WorkOrder]) -> dict[tuple[str, str], Decimal]:
+    rows = (
+        StockReservation.objects.filter(
+            reference__in=[o.number for o in orders], state=StockReservation.State.ACTIVE
+        )
+        .values("reference", "balance__material__code")
+        .annotate(open=Sum("open_quantity"))
+    )
+    return {(row["reference"], row["balance__material__code"]): row["open"] for row in rows}
+
+
+def material_readiness(orders: list[WorkOrder]) -> dict[int, Readiness]:
+    """Order id -> its readiness, orders served in their turn from the free stock."""
+    ordered = sorted(orders, key=lambda o: (o.priority, o.due_date is None, o.due_date, o.number))
+    needs = order_requirements(ordered)
+    free = available_stock({code for need in needs.values() for code in need})
+    reserved = reserved_for(ordered)
+    result = {}
+    for order in ordered:
+        readiness = Readiness(order.pk)
+        for code, needed in sorted(needs[order.pk].items()):
+            still = max(Decimal(0), needed - reserved.get((order.number, code), Decimal(0)))
+            have = free.get(code, Decimal(0))
+            if still > have:
+                readiness.shortages.append(Shortage(code, still, have))
+            free[code] = max(Decimal(0), have - still)
+        result[order.pk] = readiness
+    return result
