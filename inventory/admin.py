@@ -4,8 +4,12 @@ from django.utils.translation import gettext_lazy as _
 from inventory import services
 from inventory.models import (
     Batch,
+    CountEvent,
+    CountLine,
+    CountTask,
     Location,
     Material,
+    MovementSource,
     StockBalance,
     StockLedgerEntry,
     StockMovement,
@@ -96,11 +100,29 @@ class LedgerEntryInline(NoAddMixin, admin.TabularInline):
     can_delete = False
 
 
+class RecoveredFilter(admin.SimpleListFilter):
+    """Exception-recovered data: what the reconciliation applied from another system's numbers."""
+
+    title = _("Exception-recovered data")
+    parameter_name = "recovered"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Exception-recovered data only")), ("no", _("Other movements"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(source=MovementSource.RECONCILIATION)
+        if self.value() == "no":
+            return queryset.exclude(source=MovementSource.RECONCILIATION)
+        return queryset
+
+
 @admin.register(StockMovement)
 class StockMovementAdmin(ReadOnlyAdmin):
     list_display = (
         "id",
         "movement_type",
+        "recovered_tag",
         "material",
         "batch",
         "location",
@@ -112,7 +134,7 @@ class StockMovementAdmin(ReadOnlyAdmin):
         "occurred_at",
         "recorded_at",
     )
-    list_filter = ("movement_type", "source", "recorded_at")
+    list_filter = ("movement_type", RecoveredFilter, "source", "recorded_at")
     search_fields = ("material__code", "reference", "idempotency_key", "device_id", "note")
     list_select_related = ("material", "batch", "location", "to_location", "actor")
     date_hierarchy = "recorded_at"
@@ -148,6 +170,46 @@ class StockMovementAdmin(ReadOnlyAdmin):
 
     def has_reverse_permission(self, request):
         return may(request.user, "inventory.reverse_stockmovement")
+
+    @admin.display(description=_("Exception-recovered data"), boolean=True)
+    def recovered_tag(self, movement):
+        return movement.is_recovered
+
+
+class CountLineInline(NoAddMixin, admin.TabularInline):
+    model = CountLine
+    fields = (
+        "location",
+        "material",
+        "batch",
+        "book_quantity",
+        "counted_quantity",
+        "needs_recount",
+        "recount_quantity",
+        "movement",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+class CountEventInline(NoAddMixin, admin.TabularInline):
+    model = CountEvent
+    fields = ("at", "kind", "from_state", "to_state", "actor", "note")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(CountTask)
+class CountTaskAdmin(ReadOnlyAdmin):
+    """Counts are made on their pages (inventory:counts); the admin shows them."""
+
+    list_display = ("id", "title", "state", "blind", "cutoff_at", "created_by", "approved_by")
+    list_filter = ("state", "blind")
+    search_fields = ("title", "scope")
+    list_select_related = ("created_by", "approved_by")
+    inlines = [CountLineInline, CountEventInline]
 
 
 @admin.register(StockReservation)

@@ -48,6 +48,8 @@ MATERIALS = [
         "category": "成品",
         "is_batch_tracked": True,
         "safety_stock": Decimal(500),
+        "abc_class": "A",
+        "standard_cost": Decimal("86.50"),
     },
     {
         "code": "100235",
@@ -56,6 +58,8 @@ MATERIALS = [
         "category": "成品",
         "is_batch_tracked": True,
         "safety_stock": Decimal(200),
+        "abc_class": "B",
+        "standard_cost": Decimal("42"),
     },
     {
         "code": "0200117",
@@ -64,6 +68,8 @@ MATERIALS = [
         "category": "外购件",
         "is_batch_tracked": False,
         "safety_stock": Decimal(1000),
+        "abc_class": "B",
+        "standard_cost": Decimal("6.80"),
     },
     {
         "code": "0200118",
@@ -72,6 +78,8 @@ MATERIALS = [
         "category": "外购件",
         "is_batch_tracked": True,
         "safety_stock": Decimal(200),
+        "abc_class": "C",
+        "standard_cost": Decimal("1.20"),
     },
 ]
 

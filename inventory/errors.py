@@ -32,3 +32,4 @@ MATERIAL_INACTIVE = register("INV-017", "C", _("This material is no longer activ
 BATCH_TOO_LARGE = register("INV-018", "C", _("A batch request holds at most 500 movements."), 400)
 RESERVATION_NOT_ACTIVE = register("INV-019", "C", _("This reservation is no longer active."), 409)
 UNKNOWN_MOVEMENT = register("INV-020", "C", _("This movement is not known."), 404)
+SCRAP_REASON_REQUIRED = register("INV-021", "C", _("Scrap needs a reason."), 400)

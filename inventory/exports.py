@@ -191,6 +191,18 @@ MOVEMENT_COLUMNS = [
     Column(_("By"), lambda movement: movement.actor.get_username() if movement.actor else "", 12),
 ]
 
+# The movements page: every material's movements, the recovered-data tag as a column.
+MOVEMENT_LIST_COLUMNS = [
+    Column(_("Material code"), lambda movement: movement.material.code, 14, text=True),
+    Column(_("Material name"), lambda movement: movement.material.name, 24),
+    *MOVEMENT_COLUMNS,
+    Column(
+        _("Exception-recovered data"),
+        lambda movement: gettext("Exception-recovered data") if movement.is_recovered else "",
+        16,
+    ),
+]
+
 BELOW_SAFETY_STOCK_COLUMNS = [
     Column(_("Material code"), lambda material: material.code, 14, text=True),
     Column(_("Material name"), lambda material: material.name, 28),

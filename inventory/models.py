@@ -21,6 +21,12 @@ from mes.idempotency import scoped_key_constraints
 QUANTITY = {"max_digits": 18, "decimal_places": 6}
 
 
+class AbcClass(models.TextChoices):
+    A = "A", "A"
+    B = "B", "B"
+    C = "C", "C"
+
+
 class Material(models.Model):
     code = models.CharField(
         _("code"),
@@ -41,6 +47,20 @@ class Material(models.Model):
     is_batch_tracked = models.BooleanField(_("batch tracked"), default=False)
     allow_negative = models.BooleanField(_("allow negative stock"), default=False)
     safety_stock = models.DecimalField(_("safety stock"), default=Decimal(0), **QUANTITY)
+    abc_class = models.CharField(
+        _("ABC class"),
+        max_length=1,
+        choices=AbcClass,
+        blank=True,
+        db_index=True,
+        help_text=_("For cycle counts: A is counted most often."),
+    )
+    standard_cost = models.DecimalField(
+        _("standard cost"),
+        default=Decimal(0),
+        help_text=_("Value of one unit, for count differences by value."),
+        **QUANTITY,
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -53,6 +73,9 @@ class Material(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(safety_stock__gte=0), name="material_safety_stock_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(standard_cost__gte=0), name="material_standard_cost_gte_0"
             ),
         ]
 
@@ -201,6 +224,7 @@ class MovementType(models.TextChoices):
     PUT_AWAY = "put_away", _("Put-away")
     TRANSFER = "transfer", _("Transfer")
     ADJUSTMENT = "adjustment", _("Adjustment")
+    SCRAP = "scrap", _("Scrap")
     COUNT = "count", _("Count")
     REVERSAL = "reversal", _("Reversal")
 
@@ -287,6 +311,7 @@ class StockMovement(AppendOnlyModel):
             ("put_away_stock", _("Can put away stock")),
             ("transfer_stock", _("Can transfer stock")),
             ("adjust_stock", _("Can adjust stock")),
+            ("scrap_stock", _("Can scrap stock")),
             ("count_stock", _("Can count stock")),
             ("reverse_stockmovement", _("Can reverse a stock movement")),
         ]
@@ -296,6 +321,11 @@ class StockMovement(AppendOnlyModel):
         return (
             f"{self.get_movement_type_display()} {self.quantity.normalize():f} {self.material.code}"
         )
+
+    @property
+    def is_recovered(self) -> bool:
+        """Exception-recovered data: the reconciliation applied it from another system's numbers."""
+        return self.source == MovementSource.RECONCILIATION
 
 
 class StockLedgerEntry(AppendOnlyModel):
@@ -420,3 +450,7 @@ class StockRecoveryClaim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.idempotency_key} -> {self.recovery_id}"
+
+
+# Counts live in their own module; Django finds models through this one.
+from inventory.count_models import CountEvent, CountLine, CountTask  # noqa: E402, F401

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from inventory.models import (
+    CountLine,
+    CountTask,
     Location,
     Material,
+    MovementSource,
     StockBalance,
     StockLedgerEntry,
     StockMovement,
@@ -170,3 +173,125 @@ def ledger_drift_list() -> list[dict]:
             drift.append({"key": key, "ledger": ledger_total, "balance": balance.on_hand})
     drift.extend({"key": key, "ledger": total, "balance": None} for key, total in sums.items())
     return drift
+
+
+# --- Storekeeper pages ---------------------------------------------------------------------
+PICKER_LIMIT = 500
+
+
+def material_picker_list() -> QuerySet[Material]:
+    """Active materials for a form's suggestions (codes typed or scanned win anyway)."""
+    return (
+        Material.objects.filter(is_active=True).only("code", "name").order_by("code")[:PICKER_LIMIT]
+    )
+
+
+def location_picker_list() -> QuerySet[Location]:
+    """Open locations for a form's suggestions."""
+    return (
+        Location.objects.filter(is_active=True).only("code", "name").order_by("code")[:PICKER_LIMIT]
+    )
+
+
+def movement_page_list(*, recovered: bool = False, **filters) -> QuerySet[StockMovement]:
+    """The movements page: :func:`stock_movement_list` without the ledger rows, and
+    only exception-recovered data (what the reconciliation applied) if asked."""
+    movements = stock_movement_list(**filters).prefetch_related(None)
+    if recovered:
+        movements = movements.filter(source=MovementSource.RECONCILIATION)
+    return movements
+
+
+def movement_detail_queryset() -> QuerySet[StockMovement]:
+    return StockMovement.objects.select_related(
+        "material", "batch", "location", "to_location", "actor", "reverses"
+    )
+
+
+def balances_after(movement: StockMovement) -> list[dict]:
+    """Each leg of a movement: where, the balance right after it, and on hand now."""
+    entries = list(movement.entries.select_related("location", "batch").order_by("pk"))
+    now = {
+        (balance.location_id, balance.batch_id): balance.on_hand
+        for balance in StockBalance.objects.filter(
+            material_id=movement.material_id,
+            location_id__in=[entry.location_id for entry in entries],
+            batch_id=movement.batch_id,
+        )
+    }
+    return [
+        {
+            "location": entry.location,
+            "batch": entry.batch,
+            "change": entry.quantity,
+            "balance_after": entry.balance_after,
+            "on_hand_now": now.get((entry.location_id, entry.batch_id)),
+        }
+        for entry in entries
+    ]
+
+
+# --- Counts --------------------------------------------------------------------------------
+def count_task_list() -> QuerySet[CountTask]:
+    return CountTask.objects.select_related("created_by", "approved_by").annotate(
+        line_count=Count("lines")
+    )
+
+
+def count_line_list(task: CountTask) -> list[CountLine]:
+    return list(
+        task.lines.select_related("material", "location", "batch", "movement").order_by(
+            "location__code", "material__code", "batch__number", "pk"
+        )
+    )
+
+
+def count_report(lines: list[CountLine]) -> dict:
+    """Differences by value and by ABC class, and the count's accuracy.
+
+    Accuracy is the share of counted lines without a difference; value
+    accuracy is one minus the absolute difference value over the book value.
+    """
+    classes: dict[str, dict] = {}
+    for line in lines:
+        row = classes.setdefault(
+            line.material.abc_class or "-",
+            {
+                "lines": 0,
+                "exact": 0,
+                "book_value": Decimal(0),
+                "difference_value": Decimal(0),
+                "absolute_value": Decimal(0),
+            },
+        )
+        difference = line.difference
+        if difference is None:
+            continue
+        cost = line.material.standard_cost
+        row["lines"] += 1
+        row["exact"] += difference == 0
+        row["book_value"] += line.book_quantity * cost
+        row["difference_value"] += difference * cost
+        row["absolute_value"] += abs(difference) * cost
+    for row in classes.values():
+        row["accuracy"] = _percent(row["exact"], row["lines"])
+        row["value_accuracy"] = _value_accuracy(row["absolute_value"], row["book_value"])
+    total = {
+        key: sum((row[key] for row in classes.values()), Decimal(0) if "value" in key else 0)
+        for key in ("lines", "exact", "book_value", "difference_value", "absolute_value")
+    }
+    total["accuracy"] = _percent(total["exact"], total["lines"])
+    total["value_accuracy"] = _value_accuracy(total["absolute_value"], total["book_value"])
+    return {"classes": dict(sorted(classes.items())), "total": total}
+
+
+def _percent(part, whole) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"))
+
+
+def _value_accuracy(absolute: Decimal, book: Decimal) -> Decimal | None:
+    if not book:
+        return None
+    return max(Decimal(0), (1 - absolute / book) * 100).quantize(Decimal("0.1"))

@@ -8,7 +8,8 @@
 - :mod:`.validation` - a request checked against master data before any lock;
 - :mod:`.claims` - late movements the reconciliation already recovered;
 - :mod:`.reservations` - stock set aside for a work order, and released;
-- :mod:`.master_data` - materials, locations and batches.
+- :mod:`.master_data` - materials, locations and batches;
+- :mod:`.counts` - count tasks: cut-off, blind count, recount, approval.
 
 Callers import from ``inventory.services``; the names below stay importable here.
 """
@@ -20,6 +21,19 @@ from inventory.services.batch import (
     stock_move_many,
 )
 from inventory.services.claims import RECOVERABLE_TYPES
+from inventory.services.counts import (
+    ENTER_PERMISSION as COUNT_ENTER_PERMISSION,
+)
+from inventory.services.counts import (
+    CountScope,
+    count_line_scan,
+    count_line_scan_once,
+    count_lines_record,
+    count_task_approve,
+    count_task_cancel,
+    count_task_create,
+    count_task_submit,
+)
 from inventory.services.ledger import NOT_ECHOED_SOURCES, MovementResult
 from inventory.services.master_data import (
     BATCH_FIELDS,
@@ -63,6 +77,7 @@ __all__ = [
     "ADJUST_TYPES",
     "BATCH_FIELDS",
     "BATCH_LIMIT",
+    "COUNT_ENTER_PERMISSION",
     "LOCATION_FIELDS",
     "MATERIAL_FIELDS",
     "MAX_QUANTITY",
@@ -74,6 +89,7 @@ __all__ = [
     "SET_BASED_TYPES",
     "TWO_LEG_TYPES",
     "BatchItemResult",
+    "CountScope",
     "MovementRequest",
     "MovementResult",
     "ReservationRequest",
@@ -81,6 +97,13 @@ __all__ = [
     "batch_delete",
     "batch_update",
     "batch_upsert",
+    "count_line_scan",
+    "count_line_scan_once",
+    "count_lines_record",
+    "count_task_approve",
+    "count_task_cancel",
+    "count_task_create",
+    "count_task_submit",
     "location_create",
     "location_delete",
     "location_update",

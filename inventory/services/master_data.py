@@ -30,6 +30,8 @@ MATERIAL_FIELDS = {
     "is_batch_tracked",
     "allow_negative",
     "safety_stock",
+    "abc_class",
+    "standard_cost",
     "is_active",
 }
 LOCATION_FIELDS = {"name", "level", "location_type", "is_active"}

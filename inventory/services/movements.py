@@ -49,6 +49,7 @@ MOVEMENT_PERMISSIONS: dict[str, str] = {
     MovementType.PUT_AWAY: "inventory.put_away_stock",
     MovementType.TRANSFER: "inventory.transfer_stock",
     MovementType.ADJUSTMENT: "inventory.adjust_stock",
+    MovementType.SCRAP: "inventory.scrap_stock",
     MovementType.COUNT: "inventory.count_stock",
     MovementType.REVERSAL: "inventory.reverse_stockmovement",
 }

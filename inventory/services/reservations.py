@@ -12,7 +12,14 @@ from decimal import Decimal
 from django.db import transaction
 
 from inventory import errors
-from inventory.models import Batch, Material, MovementType, StockBalance, StockReservation
+from inventory.models import (
+    Batch,
+    Location,
+    Material,
+    MovementType,
+    StockBalance,
+    StockReservation,
+)
 from inventory.services.ledger import balances_lock
 from inventory.services.validation import (
     active_material,
@@ -68,6 +75,8 @@ def _reservation_write(
     material = active_material(Material.objects.filter(code=request.material).first())
     quantity_validate(MovementType.ISSUE, request.quantity, material)
     location = open_location(request.location, "location")
+    if location.location_type == Location.Type.QUALITY_HOLD:  # not available until QC passes
+        raise field_error(errors.WRONG_LOCATION_TYPE, "location")
     batch = _reserved_batch(material, request.batch)
     balance = balances_lock(material, batch, [location.pk])[location.pk]
     # The row is inserted only after the lock: a concurrent twin may have won.

@@ -22,6 +22,7 @@ OUTGOING_TYPES = {
     MovementType.ISSUE,
     MovementType.PUT_AWAY,
     MovementType.TRANSFER,
+    MovementType.SCRAP,
 }
 TWO_LEG_TYPES = {MovementType.PUT_AWAY, MovementType.TRANSFER}
 # Movements that may bring a batch we have not seen yet (a count finds goods too).
@@ -181,6 +182,8 @@ def movement_resolve(
     _check_location_types(movement_type, location, to_location)
     if movement_type == MovementType.ADJUSTMENT and not request.reason.strip():
         raise field_error(errors.REASON_REQUIRED, "reason")
+    if movement_type == MovementType.SCRAP and not request.reason.strip():
+        raise field_error(errors.SCRAP_REASON_REQUIRED, "reason")
     batch_number, batch = _batch_of(request, material, master)
     return ResolvedMovement(movement_type, material, location, to_location, batch_number, batch)
 
@@ -202,9 +205,16 @@ def _target_location(
 def _check_location_types(
     movement_type: str, location: Location, to_location: Location | None
 ) -> None:
-    """Completions land in pending put-away; put-away takes them out of it."""
+    """Completions land in pending put-away (or quality hold); put-away takes them out of it.
+
+    Goods in quality hold are not available: nothing is issued or put away from
+    there; QC passing moves them out by transfer (``workorders`` pass_qc).
+    """
     pending = Location.Type.PENDING_PUTAWAY
-    if movement_type == MovementType.COMPLETION and location.location_type != pending:
+    hold = Location.Type.QUALITY_HOLD
+    if movement_type == MovementType.COMPLETION and location.location_type not in (pending, hold):
+        raise field_error(errors.WRONG_LOCATION_TYPE, "location")
+    if movement_type == MovementType.ISSUE and location.location_type == hold:
         raise field_error(errors.WRONG_LOCATION_TYPE, "location")
     if movement_type == MovementType.PUT_AWAY:
         if location.location_type != pending:

@@ -24,3 +24,11 @@ def quantity(value: Decimal | None, material: Material) -> str:
         use_l10n=True,
         force_grouping=True,
     )
+
+
+@register.filter
+def quantity_input(value: Decimal | None, material: Material) -> str:
+    """``value`` for an input field: the unit's decimals, no grouping, a dot ("" for none)."""
+    if value is None:
+        return ""
+    return f"{quantity_in_unit(value, material):f}"

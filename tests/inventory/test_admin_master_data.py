@@ -24,7 +24,7 @@ def test_the_admin_creates_changes_and_deletes_a_material_through_the_services(
         )
     client.force_login(user_with_role("supervisor"))
     form = {"code": "0200117", "name": "Bracket", "unit": "pcs", "decimal_places": 0}
-    form |= {"safety_stock": "0", "is_active": "on"}
+    form |= {"safety_stock": "0", "standard_cost": "0", "is_active": "on"}
     added = client.post(reverse("admin:inventory_material_add"), form)
     assert added.status_code == 302, added.content.decode()[:3000]
     material = Material.objects.get(code="0200117")  # leading zero kept

@@ -342,7 +342,7 @@ class StockMachine(RuleBasedStateMachine):
                 ("INV-009", {"material": LOOSE, "batch": "L1"}),
                 ("INV-010", {"movement_type": "completion"}),
                 ("INV-010", {"movement_type": "put_away", "to_location": LINE}),
-                ("INV-015", {"movement_type": "scrap"}),
+                ("INV-015", {"movement_type": "melt"}),
                 ("INV-015", {"movement_type": "reversal"}),
                 ("INV-016", {"quantity": Decimal("1e13")}),
             ]

@@ -2,7 +2,7 @@
 
 A worker puts away (and issues to his own operation through the work order,
 ``tests/workorders``); a storekeeper receives, issues, returns, transfers and
-puts away; a team leader moves stock on the line; adjustments, counts and
+puts away and scraps (with a reason); a team leader moves stock on the line; adjustments, counts and
 reversals are a supervisor's. Temporary grants of any of these work like the
 role, and stop with their revocation.
 """
@@ -29,7 +29,7 @@ TYPES = [t.value for t in MovementType if t != MovementType.REVERSAL]
 MAY_MOVE = {
     "planner": set(),
     "worker": {"put_away"},
-    "storekeeper": {"receipt", "issue", "return", "transfer", "put_away"},
+    "storekeeper": {"receipt", "issue", "return", "transfer", "put_away", "scrap"},
     "team_leader": {"issue", "return", "transfer", "put_away"},
     "supervisor": {*TYPES, "reversal"},
     "maintenance": set(),
@@ -53,7 +53,7 @@ def request_of(movement_type: str, material, location, other_location, pending_l
         movement_type=movement_type,
         material=material.code,
         quantity=Decimal(50) if movement_type == "count" else Decimal(1),
-        reason="found on the shelf" if movement_type == "adjustment" else "",
+        reason="found on the shelf" if movement_type in {"adjustment", "scrap"} else "",
         **places,
     )
 
