@@ -1,0 +1,1 @@
+"""Writes of releases: feature flags, snapshots, releases and rollbacks."""
