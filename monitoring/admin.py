@@ -8,6 +8,7 @@ from django.utils.translation import ngettext
 from mes.admin import NoAddMixin, NoChangeMixin
 from mes.errors import ApplicationError
 from mes.permissions import may
+from monitoring import admin_alerts  # noqa: F401 (registers the alerting's admin)
 from monitoring.labels import category_choices, category_label, incident_facts, incident_title
 from monitoring.models import (
     DeadTask,
@@ -230,10 +231,19 @@ class ResourceSampleAdmin(SampledAdmin):
 
 @admin.register(EndpointStat)
 class EndpointStatAdmin(SampledAdmin):
-    list_display = ("hour", "method", "route", "count", "errors", "total_ms", "max_ms")
+    """Every column is in the list, so a row has no page of its own. The route is a URL
+    pattern (``/work-orders/<int:pk>/``, the admin's regular expressions), code that
+    stays as it is in any language: shown as code, as on the weekly report."""
+
+    list_display = ("hour", "method", "route_code", "count", "errors", "total_ms", "max_ms")
+    list_display_links = None
     list_filter = ("method",)
     search_fields = ("route",)
     date_hierarchy = "hour"
+
+    @admin.display(description=_("route"), ordering="route")
+    def route_code(self, stat: EndpointStat):
+        return format_html("<code>{}</code>", stat.route)
 
 
 @admin.register(StabilityReport)

@@ -16,6 +16,10 @@ from monitoring.models import Incident
 from monitoring.stalls import stall_list, stall_summary
 
 
+class IncidentQuerySerializer(serializers.Serializer):
+    severity = serializers.ChoiceField(choices=["A", "B", "C"], allow_blank=True)
+
+
 class IncidentOutputSerializer(serializers.ModelSerializer):
     acknowledged_by = serializers.CharField(
         source="acknowledged_by.username", default=None, allow_null=True
@@ -90,9 +94,11 @@ class IncidentListApi(generics.ListAPIView):
 
     def get_queryset(self):
         query = self.request.query_params
+        severity = IncidentQuerySerializer(data={"severity": query.get("severity", "")})
+        severity.is_valid(raise_exception=True)  # a mistyped grade is API-001, not "all"
         return selectors.incident_list(
             state=query.get("state", "unresolved"),
-            severity=query.get("severity", ""),
+            severity=severity.validated_data["severity"],
             category=query.get("category", ""),
             work_center=query.get("work_center", ""),
             code=query.get("code", ""),

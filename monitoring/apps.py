@@ -14,8 +14,9 @@ class MonitoringConfig(AppConfig):
         # Models load only now. Registering the error codes here keeps the registry
         # (and /api/v1/error-codes/) complete whatever was imported first; beat
         # publishes the heartbeat task, and that publication is beat's own heartbeat.
-        from monitoring import errors, heartbeats, services  # noqa: F401
+        from monitoring import errors, heartbeats, services, watchdog  # noqa: F401
 
         heartbeats.connect()
+        watchdog.connect()  # beat's watchdog thread, error capture of requests and tasks
         install_incident_backend(raise_=services.incident_raise, resolve=services.incident_resolve)
         install_dead_letter_backend(record=services.dead_task_record)

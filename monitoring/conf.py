@@ -59,6 +59,15 @@ DEFAULTS: dict[str, Any] = {
     "MES_REPORT_RECIPIENTS": "",
     "MES_REPORT_LANGUAGE": "zh-hans",
     "MES_REPORT_EMAIL_CHANNEL": "",
+    # Watchdog: seconds between readiness checks in beat and in each web process (0: off).
+    "MES_WATCHDOG_SECONDS": 30.0,
+    # Unexpected errors (SYS-001) and aborted transactions (SYS-004) without a threshold
+    # row: this many at one place within this many minutes open a B incident.
+    "MES_ERROR_THRESHOLD_COUNT": 5,
+    "MES_ERROR_THRESHOLD_MINUTES": 10,
+    # Where the outage notice goes while the database is away is remembered here (the
+    # channels of A/system rules); blank: MES_VAR_DIR/monitoring.
+    "MES_OUTAGE_DIR": "",
 }
 
 

@@ -12,8 +12,16 @@ import os
 
 from django.db import transaction
 
+from integrations.models import Node
 from monitoring import demo_history
-from monitoring.models import NotificationChannel, NotificationRule, StallThreshold
+from monitoring.models import (
+    CheckedEndpoint,
+    ErrorThreshold,
+    NodeThreshold,
+    NotificationChannel,
+    NotificationRule,
+    StallThreshold,
+)
 from workorders.models import WorkCenter
 
 CHANNELS = [
@@ -58,6 +66,12 @@ RENAMED_RULES = {
     "Unacknowledged incidents to the supervisors": "超时未确认的异常通知主管",
 }
 THRESHOLDS = [("WC-TURN", 30, 120)]
+# Every demo node: lag 30 min, backlog 200, no dead letter, silence 120 min in working hours.
+NODE_LIMITS = {"max_lag_minutes": 30, "max_backlog": 200, "max_dead_letters": 0}
+NODE_SILENCE_MINUTES = 120
+ERROR_THRESHOLDS = [("SYS-001", 5, 10, "B"), ("SYS-004", 5, 10, "B")]
+# The fake ERP of ``make run`` stands in for an outside service behind a breaker.
+ENDPOINTS = [{"name": "erp", "kind": "other", "url": os.environ.get("MES_DEMO_ENDPOINT_URL", "")}]
 
 
 def _configured(spec: dict) -> bool:
@@ -99,4 +113,25 @@ def load(stdout) -> None:
                 work_center=work_center,
                 defaults={"stall_minutes": stall_minutes, "incident_minutes": incident_minutes},
             )
+    _alerting(stdout)
     demo_history.load(stdout)
+
+
+def _alerting(stdout) -> None:
+    """Node thresholds, error thresholds and a checked endpoint (issue 20)."""
+    for node in Node.objects.all():
+        NodeThreshold.objects.get_or_create(
+            node=node, defaults={**NODE_LIMITS, "silence_minutes": NODE_SILENCE_MINUTES}
+        )
+    for code, count, window, severity in ERROR_THRESHOLDS:
+        ErrorThreshold.objects.get_or_create(
+            code=code, defaults={"count": count, "window_minutes": window, "severity": severity}
+        )
+    port = os.environ.get("FAKE_ERP_PORT", "8101")
+    for spec in ENDPOINTS:
+        _endpoint, created = CheckedEndpoint.objects.get_or_create(
+            name=spec["name"],
+            defaults={"kind": spec["kind"], "url": spec["url"] or f"http://127.0.0.1:{port}/"},
+        )
+        if created:
+            stdout.write(f"Checked endpoint {spec['name']}")

@@ -50,3 +50,19 @@ WATERMARK_CODES: dict[str, dict[str, ErrorCode]] = {
     "memory": {"C": MEMORY_HIGH_C, "B": MEMORY_HIGH_B, "A": MEMORY_HIGH_A},
     "disk": {"C": DISK_HIGH_C, "B": DISK_HIGH_B, "A": DISK_HIGH_A},
 }
+
+# Blind spots closed by the watchdog and the thresholds (docs/monitoring.md, "Alerts").
+ENDPOINT_CUT_OFF = register(
+    "MON-040", "B", _("An outside service does not answer; calls to it are cut off."), 503
+)
+ENDPOINT_REFUSED = register(
+    "MON-041", "C", _("This outside service is cut off after repeated failures; try later."), 503
+)
+NODE_LAG_HIGH = register("MON-042", "B", _("Deliveries to a node are late."), 503)
+NODE_BACKLOG_HIGH = register("MON-043", "B", _("Too many messages wait for a node."), 503)
+NODE_DEAD_LETTERS_HIGH = register(
+    "MON-044", "B", _("Too many messages to a node were given up on."), 503
+)
+NODE_SILENT = register(
+    "MON-045", "B", _("A node has sent nothing for too long in working hours."), 503
+)

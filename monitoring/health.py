@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from kombu import Connection
 
+from mes.brokers import TASK_QUEUE, broker_kind, queue_depths
 from mes.errors import SYS_BROKER_UNAVAILABLE, SYS_DATABASE_UNAVAILABLE, ErrorCode
 from monitoring import conf
 from monitoring.disk import disk_usage
@@ -72,6 +73,8 @@ def _probe_database() -> None:
 
 
 def _probe_broker() -> None:
+    """Connect; then Redis answers a PING, RabbitMQ opens a channel and finds the
+    task queue (passively: a queue not declared yet by a worker counts as empty)."""
     timeout = settings.READINESS_TIMEOUT_SECONDS
     with Connection(
         settings.CELERY_BROKER_URL,
@@ -82,13 +85,16 @@ def _probe_broker() -> None:
         client = getattr(connection.default_channel, "client", None)
         if client is not None and hasattr(client, "ping"):
             client.ping()
+        elif connection.transport.driver_type == "amqp":
+            queue_depths(connection, [TASK_QUEUE], extra=False)
 
 
 def readiness_checks() -> list[CheckResult]:
-    return [
-        _timed("database", SYS_DATABASE_UNAVAILABLE, _probe_database),
-        _timed("broker", SYS_BROKER_UNAVAILABLE, _probe_broker),
-    ]
+    database = _timed("database", SYS_DATABASE_UNAVAILABLE, _probe_database)
+    broker = _timed("broker", SYS_BROKER_UNAVAILABLE, _probe_broker)
+    # Which broker answers (or not): rabbitmq, redis or filesystem.
+    broker.extra["kind"] = broker_kind(settings.CELERY_BROKER_URL)
+    return [database, broker]
 
 
 # --- Informational checks: reported with their latency, gating /readyz only when
@@ -180,17 +186,14 @@ def readiness_report() -> dict[str, Any]:
 
 
 def broker_queue_lengths() -> dict[str, int]:
-    """Messages waiting in each Celery queue (the default queue when none are declared)."""
-    queues = [getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery") or "celery"]
+    """Messages waiting in each Celery queue, from whichever broker is in use (on
+    RabbitMQ also its dead-letter queue and the countdowns waiting as ``delayed``)."""
+    queues = [getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", TASK_QUEUE) or TASK_QUEUE]
     timeout = settings.READINESS_TIMEOUT_SECONDS
-    lengths: dict[str, int] = {}
     with Connection(
         settings.CELERY_BROKER_URL,
         transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
         connect_timeout=timeout,
     ) as connection:
         connection.ensure_connection(max_retries=1, timeout=timeout)
-        channel = connection.default_channel
-        for queue in queues:
-            lengths[queue] = int(channel._size(queue))  # kombu's virtual transports all have it
-    return lengths
+        return queue_depths(connection, queues)

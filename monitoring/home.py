@@ -28,7 +28,9 @@ from monitoring.models import Incident
 from monitoring.stalls import Stall, StallReason, stall_list
 from workorders.models import WorkOrder, WorkOrderEvent, WorkOrderState
 from workorders.selectors import (
+    ShiftRight,
     operation_queue,
+    shift_rights,
     work_order_overview_list,
     work_order_state_counts,
 )
@@ -117,6 +119,7 @@ class HomeDashboard:
     incidents: list[Incident] | None = None
     incident_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     queue: int | None = None
+    shift_rights: list[ShiftRight] = field(default_factory=list)  # "tonight you may dispatch"
 
     @property
     def wip_total(self) -> int:
@@ -204,6 +207,7 @@ def home_dashboard(*, user, now: datetime | None = None) -> HomeDashboard:
     now = now or timezone.now()
     today = timezone.localdate(now)
     home = HomeDashboard(today=today)
+    home.shift_rights = shift_rights(user=user, at=now)
     if may(user, DASHBOARDS):
         home.production = True
         home.due = due_orders(today=today)

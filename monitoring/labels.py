@@ -28,6 +28,9 @@ CATEGORY_LABELS = {
     "stall": pgettext_lazy("incident category", "Stalled work orders"),
     "system": pgettext_lazy("incident category", "System"),
     "notification": pgettext_lazy("incident category", "Notifications"),
+    "application": pgettext_lazy("incident category", "Application errors"),
+    "database": pgettext_lazy("incident category", "Database"),
+    "third_party": pgettext_lazy("incident category", "Outside services"),
 }
 
 DETAIL_LABELS = {
@@ -76,6 +79,27 @@ DETAIL_LABELS = {
     "next_work_center": _("next work center"),
     "short": _("materials short"),
     "outbox": _("messages not delivered"),
+    "outage_id": _("outage"),
+    "notified_channels": _("notified channels"),
+    "place": _("place"),
+    "count": _("errors"),
+    "first_request_id": _("first request"),
+    "last_request_id": _("last request"),
+    "threshold": _("threshold"),
+    "limit": _("limit"),
+    "value": _("now"),
+    "node": _("node"),
+    "endpoint": _("outside service"),
+    "kind": _("kind"),
+    "failures": _("failures in a row"),
+}
+# The weekly report's causes (monitoring.report_causes).
+CAUSE_LABELS = {
+    "third_party": _("Third-party services"),
+    "database": _("Database (deadlocks, slow queries, connections)"),
+    "resources": _("Resources (CPU, memory, disk, IO)"),
+    "release": _("Release regressions"),
+    "other": pgettext_lazy("incident cause", "Other"),
 }
 RESOURCE_LABELS = {
     "cpu": _("CPU"),
@@ -91,7 +115,20 @@ RECORD_KIND_LABELS = {
     "stock_snapshot": _("stock snapshots"),
 }
 # Values that are machine text (error messages from other systems, ids): shown as code.
-TECHNICAL_KEYS = {"detail", "error", "last_error", "message_id", "event_type", "seen_by"}
+TECHNICAL_KEYS = {
+    "detail",
+    "error",
+    "last_error",
+    "message_id",
+    "event_type",
+    "seen_by",
+    "outage_id",
+    "place",
+    "first_request_id",
+    "last_request_id",
+    "threshold",
+    "kind",
+}
 PERCENT_KEYS = {"percent", "peak_percent", "watermark"}
 MINUTE_KEYS = {"age_minutes", "running_minutes", "planned_minutes", "window_minutes"}
 

@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Count, Max
 from django.utils import timezone
 from prometheus_client import (
@@ -30,7 +31,10 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from integrations.selectors import node_sync_status_list
+from mes.brokers import broker_kind
+from mes.version import current_version
 from monitoring.health import broker_queue_lengths
+from monitoring.metrics_alerts import ALERT_COLLECTOR
 from monitoring.models import Incident, ProcessHeartbeat, ResourceSample
 from workorders.models import WorkOrder, WorkOrderState
 
@@ -66,6 +70,7 @@ class MesCollector:
             self._queues,
             self._resources,
             self._heartbeats,
+            self._release,
         ):
             try:
                 yield from part()
@@ -146,8 +151,16 @@ class MesCollector:
 
     def _queues(self) -> Iterator[Metric]:
 
+        kind = GaugeMetricFamily(
+            "mes_broker_info", "The Celery broker in use (1 for its kind).", labels=["kind"]
+        )
+        kind.add_metric([broker_kind(settings.CELERY_BROKER_URL)], 1)
+        yield kind  # before the broker is read: named even while it is away
         family = GaugeMetricFamily(
-            "mes_celery_queue_length", "Tasks waiting in the Celery queue.", labels=["queue"]
+            "mes_celery_queue_length",
+            "Tasks waiting in each queue of the broker in use (on RabbitMQ also its"
+            " dead-letter queue, and the countdowns waiting as 'delayed').",
+            labels=["queue"],
         )
         for queue, length in broker_queue_lengths().items():
             family.add_metric([queue], length)
@@ -177,6 +190,14 @@ class MesCollector:
             family.add_metric([sample.hostname, "disk"], sample.disk_percent)
         yield family
 
+    def _release(self) -> Iterator[Metric]:
+        # The running version as a label: join it to any series to count per release.
+        family = GaugeMetricFamily(
+            "mes_release_info", "The release this process runs (always 1).", labels=["version"]
+        )
+        family.add_metric([current_version()], 1)
+        yield family
+
     def _heartbeats(self) -> Iterator[Metric]:
 
         family = GaugeMetricFamily(
@@ -192,6 +213,7 @@ class MesCollector:
 
 _COLLECTOR = MesCollector()
 REGISTRY.register(_COLLECTOR)
+REGISTRY.register(ALERT_COLLECTOR)
 
 
 def metrics_registry() -> CollectorRegistry:
@@ -202,6 +224,7 @@ def metrics_registry() -> CollectorRegistry:
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     registry.register(_COLLECTOR)
+    registry.register(ALERT_COLLECTOR)
     return registry
 
 

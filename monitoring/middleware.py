@@ -17,6 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from monitoring import conf
+from monitoring.error_capture import capture_begin, capture_end, capture_place
 from monitoring.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from monitoring.services.endpoints import EndpointTally, endpoint_stats_flush
 
@@ -86,7 +87,17 @@ class RequestMetricsMiddleware:
 
     def __call__(self, request):
         started = time.perf_counter()
-        response = self.get_response(request)
+        capture = capture_begin()
+        response = None
+        try:
+            response = self.get_response(request)
+        finally:
+            # A 500 or a logged SYS-001/SYS-004 counts towards its grouped incident.
+            capture_end(
+                capture,
+                request_id=getattr(request, "request_id", ""),
+                status_code=500 if response is None else response.status_code,
+            )
         elapsed = time.perf_counter() - started
         method = request.method if request.method in METHODS else "OTHER"
         route = request_route(request)
@@ -99,3 +110,9 @@ class RequestMetricsMiddleware:
         except Exception:
             logger.warning("could not count a request", exc_info=True)
         return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = getattr(request, "resolver_match", None)
+        name = match.view_name if match is not None and match.view_name else request_route(request)
+        capture_place(f"view:{name}")
+        return None

@@ -14,6 +14,13 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from monitoring.alert_models import (  # noqa: F401 (models of the app, kept in their module)
+    CheckedEndpoint,
+    ErrorOccurrence,
+    ErrorThreshold,
+    NodeThreshold,
+)
+
 
 class ProcessHeartbeat(models.Model):
     """The last time a background process proved it was alive.

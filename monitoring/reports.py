@@ -20,6 +20,7 @@ from integrations.models import Node, OutboxMessage
 from monitoring import conf
 from monitoring.errors import WORK_ORDER_STALLED
 from monitoring.models import EndpointStat, Incident, IncidentOccurrence, ResourceSample
+from monitoring.report_causes import incident_causes
 from monitoring.stalls import StallReason
 
 TIMEOUT_CODE = "INT-001"
@@ -257,6 +258,7 @@ def stability_report_data(week_start: date) -> dict[str, Any]:
         "resources": _resource_peaks(start, end),
         "endpoints": _slowest_endpoints(start, end),
         "repeats": _repeats(start, end),
+        "causes": incident_causes(start, end),
     }
     data["recommendations"] = recommendations(data)
     return data

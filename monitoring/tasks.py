@@ -10,6 +10,9 @@ from monitoring.services import (
     notifications_sweep,
     process_heartbeat_record,
 )
+from monitoring.services.breakers import endpoints_check
+from monitoring.services.error_groups import error_occurrences_prune
+from monitoring.services.node_alerts import node_thresholds_check
 from monitoring.services.reports import stability_report_generate
 from monitoring.services.resources import resource_sample_record
 from monitoring.services.stalls import stalls_check
@@ -45,3 +48,13 @@ def check_stalls() -> dict:
 @shared_task(name="monitoring.weekly_stability_report", ignore_result=True)
 def weekly_stability_report() -> int:
     return stability_report_generate().pk
+
+
+@shared_task(name="monitoring.check_alerts", ignore_result=True)
+def check_alerts() -> dict:
+    """Every minute: node thresholds, checked endpoints, and old error records pruned."""
+    return {
+        "nodes": node_thresholds_check(),
+        "endpoints": endpoints_check(),
+        "pruned": error_occurrences_prune(),
+    }

@@ -28,6 +28,7 @@ from mes.errors import ApplicationError, error_payload
 from mes.permissions import may, page_permission_required
 from mes.roles import role_names_of
 from monitoring import conf, selectors
+from monitoring.db_stats import database_statistics
 from monitoring.errors import METRICS_FORBIDDEN, REPORT_WEEK_INVALID
 from monitoring.health import informational_checks, readiness_checks, readiness_report
 from monitoring.home import home_dashboard
@@ -36,10 +37,12 @@ from monitoring.metrics import CONTENT_TYPE, metrics_text
 from monitoring.models import Incident, StabilityReport
 from monitoring.services import incident_acknowledge as acknowledge
 from monitoring.services import incident_resolve as resolve
-from monitoring.services.readiness import readiness_incidents_sync
+from monitoring.services.breakers import endpoint_board
+from monitoring.services.node_alerts import node_alert_board
 from monitoring.services.reports import stability_report_generate
 from monitoring.services.resources import watermarks
 from monitoring.stalls import stall_list, stall_summary, stall_thresholds
+from monitoring.watchdog import readiness_observe
 
 DASHBOARDS = "monitoring.view_dashboards"
 VIEW_INCIDENTS = "monitoring.view_incident"
@@ -84,9 +87,10 @@ def readyz(request):
 
 
 def _sync_readiness_incidents(body: dict) -> None:
-    """Raise or clear the incidents of the failing checks; the probe's answer comes first."""
+    """Act as the watchdog does (the outage's incident, readiness incidents; the notice is
+    the watchdog thread's); the probe's answer comes first."""
     try:
-        readiness_incidents_sync(report=body)
+        readiness_observe(report=body, notify=False)
     except Exception:
         logger.warning("could not record readiness incidents", exc_info=True)
 
@@ -150,8 +154,17 @@ def health_dashboard(request: HttpRequest) -> HttpResponse:
     """Nodes' sync lag and backlog, the readiness checks, resource charts with watermarks."""
 
     now = timezone.now()
+    nodes = node_sync_status_list()
+    alerts = node_alert_board(now=now)
+    for status in nodes:
+        status.alerts = alerts.get(status.node.pk, [])
+    connections, (statements, statements_note) = database_statistics()
     context = {
-        "nodes": node_sync_status_list(),
+        "nodes": nodes,
+        "endpoints": endpoint_board(),
+        "connections": connections,
+        "statements": statements,
+        "statements_note": statements_note,
         "checks": readiness_checks(),
         "info_checks": informational_checks(),
         "series": selectors.resource_series(hours=24, now=now),

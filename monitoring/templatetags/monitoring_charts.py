@@ -144,6 +144,52 @@ def hours_bar_chart(rows) -> SafeString:
     )
 
 
+@register.simple_tag
+def causes_chart(rows) -> SafeString:
+    """The week's incidents per cause: all (light) and the A/B ones among them (dark)."""
+    rows = list(rows)
+    top = max([row["count"] for row in rows] + [1])
+    bar_height, gap, label_width, width = 16, 8, 250, 640
+    scale = (width - label_width - 50) / top
+    parts = []
+    for index, row in enumerate(rows):
+        y = index * (bar_height + gap) + 4
+        parts.append(
+            format_html(
+                '<text class="chart-axis" x="0" y="{}">{}</text>'
+                '<rect class="chart-previous" x="{}" y="{}" width="{}" height="{}"/>'
+                '<rect class="chart-current" x="{}" y="{}" width="{}" height="{}"/>'
+                '<text class="chart-axis" x="{}" y="{}">{}</text>',
+                y + bar_height - 3,
+                cause_label(row["cause"]),
+                label_width,
+                y,
+                f"{row['count'] * scale:.1f}",
+                bar_height,
+                label_width,
+                y,
+                f"{row['serious'] * scale:.1f}",
+                bar_height,
+                f"{label_width + row['count'] * scale + 4:.1f}",
+                y + bar_height - 3,
+                row["count"],
+            )
+        )
+    height = len(rows) * (bar_height + gap) + 8
+    return format_html(
+        '<svg class="chart chart-bars" viewBox="0 0 {} {}" role="img" aria-label="{}">{}</svg>',
+        width,
+        height,
+        _("Incidents of the week per cause: all (light) and A or B (dark)"),
+        mark_safe("".join(parts)),  # each part built with format_html above
+    )
+
+
+@register.filter
+def cause_label(value: str) -> str:
+    return str(labels.CAUSE_LABELS.get(value, value))
+
+
 @register.filter
 def minutes(value) -> str:
     """Minutes as a person reads them: "42.5 min", "3 h 05 min", "—" when none."""
@@ -233,6 +279,13 @@ def check_label(name: str) -> str:
         "disk": _("Free disk"),
     }
     return labels.get(name, name)
+
+
+@register.filter
+def broker_kind_label(kind: str) -> str:
+    """The broker the task queue runs on (``/readyz``'s ``kind``), for people."""
+    names = {"rabbitmq": "RabbitMQ", "redis": "Redis", "filesystem": _("file system (embedded)")}
+    return str(names.get(kind, kind))
 
 
 @register.filter

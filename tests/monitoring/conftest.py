@@ -1,5 +1,6 @@
 import pytest
 
+from monitoring.outage_store import OutageStore
 from monitoring.services.notifications import NOTIFICATIONS
 from tests.monitoring.receivers import HttpReceiver, SmtpReceiver
 
@@ -34,3 +35,14 @@ def _no_task_publishing(monkeypatch):
 @pytest.fixture
 def enqueued(_no_task_publishing):
     return _no_task_publishing
+
+
+@pytest.fixture(autouse=True)
+def _outage_store_of_its_own(settings, tmp_path):
+    """Each test starts without a remembered outage (file store under its own folder;
+    Redis keys removed before and after)."""
+    settings.MES_OUTAGE_DIR = str(tmp_path / "outage")
+    store = OutageStore()
+    store.take("database")
+    yield
+    store.take("database")

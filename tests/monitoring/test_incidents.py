@@ -142,6 +142,8 @@ def test_incident_api_lists_acknowledges_and_resolves(api_client, user_with_role
     listing = api_client.get("/api/v1/incidents/?severity=A")
     assert listing.status_code == 200
     assert [row["code"] for row in listing.json()["results"]] == ["SYS-003"]
+    mistyped = api_client.get("/api/v1/incidents/?severity=D")
+    assert mistyped.status_code == 400 and mistyped.json()["code"] == "API-001"
     acknowledged = api_client.post(f"/api/v1/incidents/{incident.pk}/acknowledge/")
     assert acknowledged.status_code == 200
     assert acknowledged.json()["state"] == "acknowledged"

@@ -1,0 +1,14 @@
+"""Gunicorn hooks (``--config python:monitoring.gunicorn_hooks``): each worker starts
+its watchdog thread once it has loaded the application (``monitoring.watchdog``).
+
+Gunicorn reads this module in its master before Django is set up, so the
+watchdog is looked up by name only when a worker is ready.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+
+def post_worker_init(worker) -> None:
+    importlib.import_module("monitoring.watchdog").watchdog_start("web")
