@@ -1,4 +1,7 @@
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
@@ -22,6 +25,7 @@ from workorders.models import (
     WorkOrderOperation,
     WorkOrderState,
 )
+from workorders.services.quality_hold import INSPECTION_NOT_LAST, inspection_not_last
 from workorders.templatetags.workorder_format import (
     MOVE_LABELS,
     event_sentence,
@@ -45,8 +49,50 @@ class WorkCenterAdmin(admin.ModelAdmin):
     filter_horizontal = ("teams",)
 
 
+class RoutingOperationFormSet(BaseInlineFormSet):
+    """Inspection after an operation only on the last one (never silently ignored)."""
+
+    def clean(self) -> None:
+        super().clean()
+        rows = [
+            (form.cleaned_data["sequence"], bool(form.cleaned_data.get("inspection_after")))
+            for form in self.forms
+            if getattr(form, "cleaned_data", None)
+            and form.cleaned_data.get("sequence") is not None
+            and not form.cleaned_data.get("DELETE")
+        ]
+        if inspection_not_last(rows):
+            raise ValidationError(INSPECTION_NOT_LAST)
+
+
+class RoutingOperationForm(forms.ModelForm):
+    class Meta:
+        model = RoutingOperation
+        fields = [
+            "routing",
+            "sequence",
+            "name",
+            "work_center",
+            "setup_minutes",
+            "run_minutes_per_unit",
+            "inspection_after",
+        ]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        routing, sequence = data.get("routing"), data.get("sequence")
+        if routing is not None and sequence is not None and data.get("inspection_after"):
+            others = routing.operations.exclude(pk=self.instance.pk).values_list(
+                "sequence", "inspection_after"
+            )
+            if inspection_not_last([*others, (sequence, True)]):
+                raise ValidationError(INSPECTION_NOT_LAST)
+        return data
+
+
 class RoutingOperationInline(admin.TabularInline):
     model = RoutingOperation
+    formset = RoutingOperationFormSet
     extra = 0
     show_change_link = True
 
@@ -67,6 +113,7 @@ class RoutingAdmin(admin.ModelAdmin):
 
 @admin.register(RoutingOperation)
 class RoutingOperationAdmin(admin.ModelAdmin):
+    form = RoutingOperationForm
     list_display = ("routing", "sequence", "name", "work_center", "inspection_after")
     search_fields = ("routing__code", "name")
     inlines = [RoutingComponentInline]
@@ -281,3 +328,7 @@ class TemporaryGrantAdmin(PermissionLabelsMixin, admin.ModelAdmin):
     def revoke_selected(self, request, queryset):
         for grant in queryset:
             services.temporary_grant_revoke(actor=request.user, grant_id=grant.pk)
+
+
+# Skills, posts, grant rules and the staffing history register themselves.
+from workorders import staffing_admin  # noqa: E402, F401

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from inventory.models import Location, Material, MovementSource, MovementType
 from inventory.services import MovementRequest, stock_move
+from workorders import staffing_demo
 from workorders.models import (
     IssueMethod,
     Routing,
@@ -391,6 +392,7 @@ def load(stdout) -> None:
             new_moves += _move(order, work_order, index, move, users)
     _badges(stdout)
     _grants(stdout)
+    staffing_demo.load(stdout)  # skills matrix, roster with a night shift, a grant rule
     stdout.write(
         f"Work-order demo: {new_teams} teams, {new_work_centers} work centers, "
         f"{new_materials} materials, {new_routings} routings, {new_orders} work orders and "
@@ -399,7 +401,7 @@ def load(stdout) -> None:
 
 
 DEMO_PIN = "1234"  # for a local demo only, like the demo passwords
-BADGE_HOLDERS = ("worker", "team_leader", "maintenance")
+BADGE_HOLDERS = ("worker", "team_leader", "maintenance", "storekeeper")
 
 
 def _badges(stdout) -> None:

@@ -427,6 +427,24 @@ class TemporaryGrant(models.Model):
     )
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Set when a grant rule gave it for a roster entry (workorders.services.rosters):
+    # an event that names the grant names the rule that allowed the move.
+    rule = models.ForeignKey(
+        "GrantRule",
+        verbose_name=_("grant rule"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grants",
+    )
+    roster_entry = models.ForeignKey(
+        "RosterEntry",
+        verbose_name=_("roster entry"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="grants",
+    )
 
     class Meta:
         verbose_name = _("temporary grant")
@@ -450,4 +468,13 @@ from workorders.floor_models import (  # noqa: E402, F401
     FloorActionRejection,
     FloorDevice,
     WorkerBadge,
+)
+from workorders.staffing_models import (  # noqa: E402, F401
+    GrantRule,
+    Post,
+    Qualification,
+    RosterEntry,
+    Skill,
+    SkillRequirement,
+    StaffingEvent,
 )

@@ -28,6 +28,17 @@ from workorders.models import (
     WorkOrderOperation,
     WorkOrderState,
 )
+from workorders.staffing_selectors import (  # noqa: F401 - skills and rosters, re-exported
+    MissingSkill,
+    ShiftRight,
+    missing_qualifications,
+    nobody_qualified,
+    operations_qualified,
+    qualified_people,
+    roster_entries_at,
+    shift_rights,
+    shift_window,
+)
 from workorders.transitions import (
     ACTIVE_STATES,
     ASSIGN,

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from workorders import api
+from workorders import api, api_edits
 from workorders.transitions import MANUAL_OPERATION_TRANSITIONS, MANUAL_WORK_ORDER_TRANSITIONS
 
 router = SimpleRouter()
@@ -11,6 +11,14 @@ urlpatterns = [
     *router.urls,
     path("work-orders/", api.WorkOrderListCreateApi.as_view(), name="work-orders"),
     path("work-orders/<int:pk>/", api.WorkOrderDetailApi.as_view(), name="work-order"),
+    path(
+        "work-orders/<int:pk>/edit/", api_edits.WorkOrderEditApi.as_view(), name="work-order-edit"
+    ),
+    path(
+        "work-orders/<int:pk>/split/",
+        api_edits.WorkOrderSplitApi.as_view(),
+        name="work-order-split",
+    ),
     *[
         path(
             f"work-orders/<int:pk>/{name}/",

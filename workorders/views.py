@@ -10,6 +10,7 @@ re-renders the page or partial with its code and message.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -26,6 +27,7 @@ from inventory import selectors as inventory_selectors
 from mes.errors import ApplicationError
 from mes.permissions import may, page_permission_required
 from workorders import forms, selectors, services
+from workorders.errors import EDIT_INVALID
 from workorders.models import WorkOrder, WorkOrderOperation, WorkOrderState
 from workorders.templatetags.workorder_format import move_label, new_idempotency_key
 from workorders.transitions import (
@@ -147,6 +149,7 @@ def _render_order(
     notice: str = "",
 ) -> HttpResponse:
     context = {**_order_context(request, work_order_id), "error": error, "notice": notice}
+    context["can_edit_order"] = may(request.user, DISPATCH)
     # htmx swaps only 2xx answers, so the partial carries its error with a 200.
     status = error.error.http_status if error is not None and not _wants_partial(request) else 200
     return _render(request, "workorders/detail.html", "workorders/_order.html", context, status)
@@ -249,6 +252,62 @@ def _render_row(
         "can_dispatch": may(request.user, DISPATCH),
     }
     return render(request, "workorders/_row.html", context)
+
+
+# --- Order edits (priority, due date, quantity, split) --------------------------------
+def _edit_decimal(value: str, field: str) -> Decimal | None:
+    if not value.strip():
+        return None
+    try:
+        return Decimal(value.strip())
+    except InvalidOperation:
+        raise ApplicationError(EDIT_INVALID, fields={field: [_("Give a number.")]}) from None
+
+
+def _edit_input(post) -> dict:
+    priority = post.get("priority", "").strip()
+    due = post.get("due_date", "").strip()
+    if (priority and not priority.isdigit()) or (due and _date(due) is None):
+        raise ApplicationError(EDIT_INVALID)
+    return {
+        "priority": int(priority) if priority else None,
+        "due_date": _date(due) if due else None,
+        "quantity": _edit_decimal(post.get("quantity", ""), "quantity"),
+    }
+
+
+@page_permission_required(VIEW, DISPATCH)
+@require_POST
+def work_order_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Priority, due date, quantity (not below what is done), each change an event."""
+    try:
+        event = services.work_order_edit(
+            actor=request.user,
+            work_order_id=pk,
+            reason=request.POST.get("reason", ""),
+            **_edit_input(request.POST),
+        )
+    except ApplicationError as exc:
+        return _render_order(request, pk, error=exc)
+    messages.success(request, _("Order changed.") if event else _("Nothing to change."))
+    return redirect("workorders:detail", pk=pk)
+
+
+@page_permission_required(VIEW, DISPATCH)
+@require_POST
+def work_order_split(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move quantity not yet made to a new order; both orders record the split."""
+    try:
+        _original, new = services.work_order_split(
+            actor=request.user,
+            work_order_id=pk,
+            quantity=_edit_decimal(request.POST.get("quantity", ""), "quantity"),
+            reason=request.POST.get("reason", ""),
+        )
+    except ApplicationError as exc:
+        return _render_order(request, pk, error=exc)
+    messages.success(request, _("Split: new order %(number)s.") % {"number": new.number})
+    return redirect("workorders:detail", pk=pk)
 
 
 # --- Creating -----------------------------------------------------------------------

@@ -126,3 +126,9 @@ def test_team_leader_assigns(plant, api_client, as_role, user_with_role):
     )
     assert response.status_code == 200
     assert response.json()["data"] == {"assigned_to": worker.username}
+    # Sent again (no key on an assignment): the same answer, no second event.
+    again = post(
+        api_client, f"/api/v1/operations/{operation_id}/assign/", {"username": worker.username}
+    )
+    assert again.json()["id"] == response.json()["id"]
+    assert work_order.events.filter(transition="assign").count() == 1

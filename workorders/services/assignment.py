@@ -30,6 +30,11 @@ def operation_assign(*, actor, operation_id: int, assignee) -> WorkOrderEvent:
     )
     if operation is None:
         raise ApplicationError(errors.UNKNOWN_OPERATION)
+    if operation.assigned_to_id == (assignee.pk if assignee else None):
+        # Assigning again to the same person (a resent request) changes nothing.
+        last = operation.events.filter(transition="assign").order_by("-pk").first()
+        if last is not None:
+            return last
     operation.assigned_to = assignee
     operation.save(update_fields=["assigned_to", "updated_at"])
     return WorkOrderEvent.objects.create(

@@ -27,6 +27,7 @@ from workorders.models import (
     WorkOrderEvent,
     WorkOrderOperation,
 )
+from workorders.services.staffing import skill_requirements_copy
 
 
 def _default_completion_location() -> Location:
@@ -153,6 +154,7 @@ def _completion_location(code: str | None) -> Location:
 
 def _copy_routing(work_order: WorkOrder, routing: Routing) -> None:
     """The order keeps its own copy: later routing edits do not change it."""
+    copied = []
     for routing_operation in routing.operations.all():
         operation = WorkOrderOperation.objects.create(
             work_order=work_order,
@@ -173,3 +175,5 @@ def _copy_routing(work_order: WorkOrder, routing: Routing) -> None:
             )
             for component in routing_operation.components.all()
         )
+        copied.append((routing_operation, operation))
+    skill_requirements_copy(pairs=copied)

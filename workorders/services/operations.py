@@ -16,6 +16,7 @@ from inventory.models import MovementSource
 from inventory.services import MovementRequest, stock_move
 from mes.errors import ApplicationError
 from mes.permissions import authorize, may
+from mes.step_gates import step_gate_check
 from workorders import errors
 from workorders.models import (
     WorkOrder,
@@ -23,6 +24,8 @@ from workorders.models import (
     WorkOrderOperation,
     WorkOrderState,
 )
+from workorders.services.quality_hold import completion_location_for
+from workorders.services.staffing import qualification_require
 from workorders.services.state_machine import (
     TransitionResult,
     _Context,
@@ -40,6 +43,9 @@ from workorders.transitions import (
     TAKEN_STATES,
     WORK_ORDER_TRANSITIONS,
 )
+
+# Moves that need the skills the operation asks for (workorders.services.staffing).
+QUALIFIED_MOVES = ("accept", "start")
 
 
 def operation_transition(
@@ -83,9 +89,12 @@ def operation_transition(
         if work_order.state not in ACTIVE_STATES or not legal:
             raise _illegal(transition, operation.state, OPERATION_TRANSITIONS, work_order)
         _check_operator(actor, operation, transition)
+        if transition in QUALIFIED_MOVES:  # the person's skills now (a replay: at replay)
+            qualification_require(actor=actor, operation=operation)
         data: dict[str, Any] = {}
         if transition == "finish":
             data = _validate_finish(operation, good_quantity, scrap_quantity, scrap_reason)
+            step_gate_check(operation, actor=actor)  # a blocking quality check due: QLT-001
         if transition == "return":
             data = {"return_to": return_to}
         event = _record(
@@ -197,7 +206,7 @@ def _finish(work_order, operations, operation, event, ctx: _Context) -> None:
         name="complete",
         ctx=_system(ctx),
     )
-    _post_completion(work_order, operation.good_quantity, event)
+    _post_completion(work_order, operation.good_quantity, event, operation.inspection_after)
     if operation.inspection_after:
         _record(
             work_order=work_order,
@@ -232,8 +241,10 @@ def _backflush(work_order, operation, event) -> None:
         )
 
 
-def _post_completion(work_order, good: Decimal, event) -> None:
-    """Post the good quantity not yet posted (a rework does not post twice)."""
+def _post_completion(work_order, good: Decimal, event, needs_inspection: bool = False) -> None:
+    """Post the good quantity not yet posted (a rework does not post twice), into
+    quality hold when the order needs inspection (``services.quality_hold``)."""
+    location = completion_location_for(work_order, needs_inspection=needs_inspection)
     new_goods = good - work_order.completed_quantity
     if new_goods > 0:
         stock_move(
@@ -242,7 +253,7 @@ def _post_completion(work_order, good: Decimal, event) -> None:
             request=MovementRequest(
                 movement_type="completion",
                 material=work_order.product.code,
-                location=work_order.completion_location.code,
+                location=location.code,
                 # A batch-tracked product's batch is the work order that made it.
                 batch=work_order.number if work_order.product.is_batch_tracked else None,
                 quantity=new_goods,

@@ -9,6 +9,7 @@ from mes.errors import ApplicationError
 from mes.permissions import authorize, may
 from workorders import errors
 from workorders.models import OperationState, WorkOrder, WorkOrderEvent, WorkOrderOperation
+from workorders.services.quality_hold import quality_hold_release
 from workorders.services.state_machine import (
     TransitionResult,
     _Context,
@@ -76,6 +77,8 @@ def work_order_transition(
             _make_first_operation_ready(work_order, operations, ctx)
         elif transition == "rework":
             _start_rework(work_order, operations, rework_operation_id, ctx)
+        elif transition == "pass_qc":  # the goods leave quality hold
+            quality_hold_release(work_order, event)
         else:
             _bring_operations_along(transition, work_order, operations, ctx)
         return event

@@ -36,6 +36,8 @@ MOVE_LABELS = {
     "finish": pgettext_lazy("work-order move", "Finish"),
     "reset": pgettext_lazy("work-order move", "Reset"),
     "assign": pgettext_lazy("work-order move", "Assign"),
+    "edit": pgettext_lazy("work-order move", "Edit the order"),
+    "split": pgettext_lazy("work-order move", "Split"),
 }
 
 
@@ -76,6 +78,11 @@ EVENT_DATA_LABELS = {
     "assigned_to": _("assigned to"),
     "return_to": _("returned to"),
     "rework_operation_id": _("rework from operation"),
+    "priority": _("priority"),
+    "due_date": _("due date"),
+    "quantity": _("quantity"),
+    "split_into": _("split into"),
+    "split_from": _("split from"),
 }
 RETURN_TO_LABELS = {"planner": _("the planner"), "previous": _("the previous operation")}
 
