@@ -8,7 +8,7 @@ MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 export HOST ?= 127.0.0.1
 export PORT ?= 8000
 
-.PHONY: run test install messages lint format bench bench-reconciliation drill fault-drill clean
+.PHONY: release rollback-compose run test install messages lint format bench bench-reconciliation drill fault-drill clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)" % sys.version.split()[0])'
@@ -44,12 +44,37 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Release on the compose stack (docs/releases.md): build mes:<version>-<commit>, stop
+# web, worker and beat, then pre-flight, snapshot (and a pg_dump file), migrate and smoke
+# check with the new image, and start it. A failed step leaves the old image's tag in place.
+MES_VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)
+MES_COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+release:
+	MES_COMMIT=$(MES_COMMIT) MES_IMAGE_TAG=$(MES_VERSION)-$(MES_COMMIT) docker compose build
+	docker compose stop web worker beat
+	MES_IMAGE_TAG=$(MES_VERSION)-$(MES_COMMIT) docker compose run --rm migrate python manage.py release --no-worker-check --dump --actor "$${USER:-it}"
+	MES_IMAGE_TAG=$(MES_VERSION)-$(MES_COMMIT) docker compose up -d
+
+# Undo the last release on the compose stack (RELEASE=<id> for another one), from the
+# checkout of the release being undone: its image restores the snapshot, the previous
+# tag is started.
+rollback-compose:
+	docker compose stop web worker beat
+	MES_IMAGE_TAG=$(MES_VERSION)-$(MES_COMMIT) docker compose run --rm migrate python manage.py rollback $(RELEASE) --code none
+	@tag=$$(MES_IMAGE_TAG=$(MES_VERSION)-$(MES_COMMIT) docker compose run --rm -T migrate python manage.py shell -c "from releases.selectors import release_last; print(release_last().version)" | tail -1); \
+	  echo "starting mes:$$tag"; MES_IMAGE_TAG=$$tag docker compose up -d
+
 # Stock-movement API benchmark (gunicorn + PostgreSQL; not part of `make test`).
 # Needs PostgreSQL on 127.0.0.1:5432; see docs/benchmarks.md. BENCH_ARGS=--quick for a short run.
 bench: install
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	$(BIN)/python -m tests.bench.bench_movements $(BENCH_ARGS)
 	$(BIN)/python -m tests.bench.bench_reconciliation $(RECON_BENCH_ARGS)
+	$(BIN)/python -m tests.bench.bench_simulation $(SIM_BENCH_ARGS)
+	$(BIN)/python -m tests.bench.bench_planning $(PLAN_BENCH_ARGS)
+	$(BIN)/python -m tests.bench.bench_brokers $(BROKER_BENCH_ARGS)
+	$(BIN)/python -m tests.bench.bench_releases $(RELEASE_BENCH_ARGS)
+	$(BIN)/python -m tests.bench.bench_alerting $(ALERT_BENCH_ARGS)
 
 # Reconciliation benchmark: a 1M-row CSV snapshot against 1M balances on PostgreSQL
 # (127.0.0.1:5432; not part of `make test`). RECON_BENCH_ARGS="--rows 100000" for a short run.

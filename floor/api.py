@@ -34,6 +34,7 @@ from mes.errors import API_MALFORMED, ApplicationError
 from mes.fields import OccurredAtField
 from mes.schema import ERROR_RESPONSE
 from mes.throttling import FloorRateThrottle
+from quality.selectors import check_data, checks_due_on_floor
 from workorders.models import FaultCategory, FloorDevice
 
 
@@ -176,13 +177,14 @@ class FloorStateApi(FloorApiView):
     @extend_schema(request=None, responses={200: dict})
     def get(self, request):
         user = request.user
+        queue = list(selectors.floor_queue(user=user))
         return Response(
             {
                 "user": {
                     "username": user.get_username(),
                     "name": user.get_full_name() or user.get_username(),
                 },
-                "queue": [operation_data(op) for op in selectors.floor_queue(user=user)],
+                "queue": [operation_data(op) for op in queue],
                 "pending_putaway": [
                     balance_data(balance) for balance in selectors.floor_pending_putaway()
                 ],
@@ -194,6 +196,12 @@ class FloorStateApi(FloorApiView):
                     for center in selectors.floor_work_centers()
                 ],
                 "open_faults": [fault_data(r) for r in selectors.floor_open_faults()],
+                # The quality checks due now on the operations being worked, by operation id.
+                "checks_due": {
+                    str(operation_id): [check_data(check) for check in checks]
+                    for operation_id, checks in checks_due_on_floor(queue).items()
+                    if checks
+                },
             }
         )
 
@@ -228,6 +236,32 @@ class FloorLookupApi(FloorApiView):
                 "stock": [stock_data(balance) for balance in found.stock],
             }
         )
+
+
+# --- A storekeeper's handheld: open counts (the actions go through the queue) -------------
+def count_task_data(task) -> dict:
+    return {"id": task.pk, "title": task.title, "state": task.state, "scope": task.scope}
+
+
+def count_line_data(line) -> dict:
+    """A counted line as the handheld shows it: never its book quantity (blind count)."""
+    final = line.recount_quantity if line.recount_quantity is not None else line.counted_quantity
+    return {
+        "task": line.task_id,
+        "material": line.material.code,
+        "location": line.location.code,
+        "batch": line.batch.number if line.batch else None,
+        "counted": quantity_text(final),
+    }
+
+
+class FloorStockApi(FloorApiView):
+    """What a storekeeper's handheld keeps for offline use: the counts open to count."""
+
+    @extend_schema(request=None, responses={200: dict})
+    def get(self, request):
+        tasks = selectors.floor_count_tasks(user=request.user)
+        return Response({"count_tasks": [count_task_data(task) for task in tasks]})
 
 
 # --- The device's queue -------------------------------------------------------------------
@@ -268,6 +302,10 @@ class FloorActionInputSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     work_center = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
     photo = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    attachment = serializers.IntegerField(required=False, allow_null=True, default=None)
+    answers = serializers.DictField(required=False, default=dict)
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    count_task = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 
 def _field_messages(detail) -> dict[str, list[str]]:
@@ -321,6 +359,7 @@ def result_data(result: services.FloorActionResult, operations: dict) -> dict:
         "operation": operation_data(operation) if operation is not None else None,
         "movement": movement_result_data(result.movement) if result.movement else None,
         "fault": fault_data(report) if report is not None else None,
+        "count": count_line_data(result.count_line) if result.count_line else None,
         "error": result.error.payload() if result.error is not None else None,
         "hint": result.hint,
     }

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,8 +11,6 @@ class FloorConfig(AppConfig):
         # Register the floor's error codes at start-up, so the registry (and
         # /api/v1/error-codes/) is complete whatever was imported first. Django
         # wants app modules imported here, not when apps.py loads.
-        from django.contrib.auth.signals import user_logged_in
-
         from floor import errors  # noqa: F401
         from floor.middleware import floor_session_forget
 

@@ -150,6 +150,8 @@ def hint_for_error(error) -> str:
     """The hint for a refusal, naming what the error says beyond its code: who took the
     operation (``WO-009``), or that the order is paused and by whom (``WO-001``)."""
     extra = error.extra
+    if extra.get("hint"):  # the refusal says itself what to do (a quality check due: QLT-001)
+        return str(extra["hint"])
     if error.code == "WO-009" and extra.get("accepted_by"):
         return str(HINT_TAKEN_BY) % {"name": extra["accepted_by"]}
     order_state = extra.get("work_order_state")

@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 
 from floor.labels import parse_scan
+from inventory.count_models import CountState, CountTask
 from inventory.models import Batch, Location, Material, StockBalance
 from inventory.selectors import pending_putaway_list, pending_putaway_location_list
+from inventory.services import COUNT_ENTER_PERMISSION
 from mes.permissions import may
+from planning.selectors import operation_sequence
 from workorders.models import (
     FaultReport,
     OperationComponent,
@@ -24,7 +27,7 @@ from workorders.models import (
     WorkOrderEvent,
     WorkOrderOperation,
 )
-from workorders.selectors import operation_queue
+from workorders.selectors import operation_queue, operations_qualified
 from workorders.transitions import (
     ACTIVE_STATES,
     ASSIGN,
@@ -121,12 +124,22 @@ def floor_queue(*, user) -> list[WorkOrderOperation]:
     """Operations ready for my teams or assigned to me, and those in my hands, oldest first,
     each with the moves I may ask for now.
 
-    Operations another person has accepted are theirs, not part of my queue.
+    Operations follow the planning board's sequence (``planning.selectors``).
+    Operations another person has accepted are theirs, not part of my queue; those
+    needing a skill or level I lack now are not offered (``operations_qualified``).
     """
     operations = operation_queue(user=user).exclude(
         Q(accepted_by__isnull=False) & ~Q(accepted_by=user)
     )
-    return _with_moves(list(_with_floor_details(operations)[:QUEUE_LIMIT]), user)
+    queue = _in_plan_order(list(_with_floor_details(operations)[:QUEUE_LIMIT]))
+    return _with_moves(operations_qualified(user=user, operations=queue), user)
+
+
+def _in_plan_order(queue: list[WorkOrderOperation]) -> list[WorkOrderOperation]:
+    """The planning board's sequence per work center (``operation_sequence``); the
+    oldest first among operations it does not rank."""
+    ranks = operation_sequence(work_center_ids={op.work_center_id for op in queue})
+    return sorted(queue, key=lambda op: (ranks.get(op.pk, 10**9), op.updated_at, op.pk))
 
 
 def floor_operations(operation_ids, *, user=None) -> dict[int, WorkOrderOperation]:
@@ -270,3 +283,19 @@ def _raw_lookup(code: str, text: str) -> Lookup:
     if len(batches) == 1:
         return Lookup("batch", code, batch=batches[0], material=batches[0].material)
     return Lookup("unknown", code)
+
+
+# --- A storekeeper's handheld (floor.services.stock_actions) ---------------------------------
+OPEN_COUNT_LIMIT = 50
+
+
+def floor_count_tasks(*, user) -> list[CountTask]:
+    """The count tasks this person may count on now (counting or recount), newest first;
+    none without the right to enter counts."""
+    if not may(user, COUNT_ENTER_PERMISSION):
+        return []
+    return list(
+        CountTask.objects.filter(state__in=[CountState.COUNTING, CountState.RECOUNT]).order_by(
+            "-pk"
+        )[:OPEN_COUNT_LIMIT]
+    )

@@ -40,6 +40,7 @@ from mes.errors import API_THROTTLED, ApplicationError, error_payload
 from mes.permissions import may
 from mes.throttling import floor_request_allowed
 from workorders.models import FaultCategory, FaultReport, OperationState, WorkOrderState
+from workorders.selectors import shift_rights
 from workorders.transitions import ACTIVE_STATES, ASSIGN, OPERATION_TRANSITIONS, allowed_from
 
 SIGN_IN_URL = "floor:sign_in"
@@ -47,7 +48,7 @@ SIGN_IN_URL = "floor:sign_in"
 PIN_STEP_CODES = {BADGE_PIN_REQUIRED.code, PIN_WRONG.code, SIGN_IN_LOCKED.code}
 # What the service worker keeps for offline use: the app's files when it installs, the
 # camera decoders the first time the camera needs them (most phones never do).
-APP_ASSETS = ["floor/floor.css", "floor/app.js"]
+APP_ASSETS = ["floor/floor.css", "floor/app.js", "floor/stock.js"]
 ON_DEMAND_ASSETS = ["vendor/jsqr/jsQR.js", "floor/decoders.js"]
 # The cache that keeps the app page itself (the page puts itself there on a first visit).
 SHELL_CACHE = "mes-floor-shell"
@@ -121,7 +122,9 @@ def _app_config(request: HttpRequest) -> dict:
 @ensure_csrf_cookie
 @login_required(login_url=SIGN_IN_URL)
 def floor_app(request: HttpRequest) -> HttpResponse:
-    return render(request, "floor/app.html", {"config": _app_config(request)})
+    # "Tonight you may dispatch": the rights the roster's rules or a grant give now or later.
+    rights = shift_rights(user=request.user)
+    return render(request, "floor/app.html", {"config": _app_config(request), "rights": rights})
 
 
 def _next_url(request: HttpRequest) -> str:

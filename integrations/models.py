@@ -390,3 +390,7 @@ class Discrepancy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.material_code}@{self.location}"
+
+
+# Master data from Excel keeps its uploads in a module of its own.
+from integrations.masterdata.models import MasterDataUpload  # noqa: E402, F401

@@ -22,6 +22,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
+from django.db.models import BooleanField
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
@@ -65,6 +66,9 @@ SECTIONS = [
             ("auth.Group", None, ""),
             ("workorders.WorkerBadge", None, ""),
             ("workorders.FloorDevice", None, ""),
+            ("workorders.Skill", None, ""),
+            ("workorders.Post", None, ""),
+            ("workorders.GrantRule", None, ""),
         ],
     ),
     (
@@ -75,7 +79,9 @@ SECTIONS = [
             ("inventory.StockMovement", None, ""),
             ("inventory.StockReservation", None, ""),
             ("inventory.StockLedgerEntry", None, ""),
+            ("inventory.CountTask", None, ""),
             ("workorders.WorkOrderEvent", None, ""),
+            ("workorders.StaffingEvent", None, ""),
             ("integrations.InboundFile", None, ""),
             ("auditlog.LogEntry", _("Change log"), ""),
         ],
@@ -187,23 +193,37 @@ def permission_label(permission: Permission) -> str:
     return f"{app} | {name}"
 
 
+# Models whose permissions grant nothing here, left out of the permission pickers:
+# django-waffle's own flag (replaced by releases.Flag, which has its own permissions),
+# switch and sample (not used); waffle's admin is off (docs/releases.md).
+UNUSED_PERMISSION_MODELS = {"waffle": ("flag", "switch", "sample")}
+
+
 class PermissionLabelsMixin:
     """Permission pickers (grants, users, groups) name each permission in the reader's
-    language."""
+    language, and leave out the permissions that grant nothing."""
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         field = super().formfield_for_manytomany(db_field, request, **kwargs)
         if field is not None and db_field.related_model is Permission:
             field.label_from_instance = permission_label
+            for app_label, models in UNUSED_PERMISSION_MODELS.items():
+                field.queryset = field.queryset.exclude(
+                    content_type__app_label=app_label, content_type__model__in=models
+                )
         return field
+
+
+def _model_field(model, name: str):
+    try:
+        return model._meta.get_field(name) if model is not None else None
+    except FieldDoesNotExist:
+        return None
 
 
 def field_label(model, name: str) -> str:
     """A field of ``model`` as people call it; a reverse relation by the related model."""
-    try:
-        field = model._meta.get_field(name) if model is not None else None
-    except FieldDoesNotExist:
-        field = None
+    field = _model_field(model, name)
     if field is None:
         return name
     if field.auto_created and not field.concrete:
@@ -213,8 +233,13 @@ def field_label(model, name: str) -> str:
     return str(capfirst(field.verbose_name))
 
 
-def _change_value(value) -> str:
-    return "\u2014" if value in (None, "None", "") else str(value)
+def _change_value(value, field=None) -> str:
+    """A logged value as shown: a yes/no field in words (django-auditlog stores "True")."""
+    if value in (None, "None", ""):
+        return "\u2014"
+    if isinstance(field, BooleanField) and str(value) in ("True", "False"):
+        return gettext("Yes") if str(value) == "True" else gettext("No")
+    return str(value)
 
 
 class ResourceTypeLabelFilter(admin.SimpleListFilter):
@@ -266,7 +291,14 @@ class AuditLogLabelsMixin:
                 )
             else:
                 before, after = [*list(change), None, None][:2]
-            rows.append((field_label(model, name), _change_value(before), _change_value(after)))
+            field = _model_field(model, name)
+            rows.append(
+                (
+                    field_label(model, name),
+                    _change_value(before, field),
+                    _change_value(after, field),
+                )
+            )
         return format_html_join("", "<div>{}: {} \u2192 {}</div>", rows) or "-"
 
     @admin.display(description=_("Resource"))

@@ -45,6 +45,19 @@ AUDITED_MODELS: dict[str, dict] = {
     "monitoring.NotificationChannel": {},
     "monitoring.NotificationRule": {},
     "monitoring.StallThreshold": {},
+    "monitoring.NodeThreshold": {},
+    "monitoring.ErrorThreshold": {},
+    # The circuit's state changes by itself every minute: only what people set is logged.
+    "monitoring.CheckedEndpoint": {
+        "exclude_fields": [
+            "state",
+            "consecutive_failures",
+            "refused_calls",
+            "opened_at",
+            "last_checked_at",
+            "last_error",
+        ]
+    },
     # Created and revoked by people; the key's hash and the last use are not logged.
     "mes.ApiToken": {"exclude_fields": ["key_hash", "last_used_at"]},
 }

@@ -17,6 +17,8 @@ from mes.errors import ErrorCode
 
 _raise: Callable[..., Any] | None = None
 _resolve: Callable[..., Any] | None = None
+# Called with the error code after each raise (the gray release counts A/B incidents).
+_listeners: list[Callable[[ErrorCode], None]] = []
 
 
 def install_incident_backend(*, raise_: Callable[..., Any], resolve: Callable[..., Any]) -> None:
@@ -48,7 +50,7 @@ def incident_raise(
     exists exactly when the caller's change commits; a new incident is routed
     to the notification channels after commit. Returns the incident.
     """
-    return _installed(_raise)(
+    incident = _installed(_raise)(
         error=error,
         source=source,
         detail=detail,
@@ -58,6 +60,15 @@ def incident_raise(
         work_center=work_center,
         now=now,
     )
+    for listener in _listeners:
+        listener(error)
+    return incident
+
+
+def add_incident_listener(listener: Callable[[ErrorCode], None]) -> None:
+    """Have ``listener(error)`` called after every :func:`incident_raise` (once each)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
 
 
 def incident_resolve(*, actor, incident_id: int):

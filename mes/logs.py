@@ -21,6 +21,7 @@ from gunicorn import glogging
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
 from mes.request_context import RequestContextLogFilter
+from mes.version import current_version
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 RENAMED = {"asctime": "timestamp", "levelname": "level", "name": "logger"}
@@ -32,7 +33,8 @@ def utc_timestamp(created: float) -> str:
 
 
 class JsonFormatter(_BaseJsonFormatter):
-    """``timestamp``, ``level``, ``logger``, ``message``, then the record's extra fields."""
+    """``timestamp``, ``level``, ``logger``, ``message``, then the record's extra fields
+    and ``release`` (the running version)."""
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("fmt", FORMAT)
@@ -42,6 +44,11 @@ class JsonFormatter(_BaseJsonFormatter):
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return utc_timestamp(record.created)
+
+    def add_fields(self, log_record, record: logging.LogRecord, message_dict) -> None:
+        super().add_fields(log_record, record, message_dict)
+        # The running release, so failures can be counted per release (mes/version.py).
+        log_record.setdefault("release", current_version())
 
 
 class DropMessages(logging.Filter):

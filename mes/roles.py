@@ -20,6 +20,7 @@ class Role(TextChoices):
     SUPERVISOR = "supervisor", _("Supervisor")
     MAINTENANCE = "maintenance", _("Maintenance")
     STOREKEEPER = "storekeeper", _("Storekeeper")
+    DIRECTOR = "director", _("Workshop director")
 
 
 # Roles that work in the Django admin (is_staff is set for their demo users).
@@ -50,8 +51,11 @@ _LINE_MOVES = [
     "inventory.put_away_stock",
     "inventory.transfer_stock",
 ]
-# The store room also receives goods (and imports the receipts other systems export).
-_STORE_ROOM_MOVES = ["inventory.receive_stock", *_LINE_MOVES]
+# The store room also receives goods (and imports the receipts other systems export)
+# and scraps what is damaged, with a reason.
+_STORE_ROOM_MOVES = ["inventory.receive_stock", "inventory.scrap_stock", *_LINE_MOVES]
+# Counts: the store room creates and counts them; a supervisor approves the differences.
+_COUNT = ["inventory.view_counttask", "inventory.add_counttask", "inventory.enter_count"]
 # Adjustments, counts, reversals and completions by hand are supervisors'.
 _ALL_MOVES = [
     *_STORE_ROOM_MOVES,
@@ -79,10 +83,35 @@ _WORKORDERS_MASTER_DATA = [
     for model in ("workcenter", "routing", "routingoperation", "routingcomponent", "team")
 ]
 _OPERATE = ["workorders.operate_workorder"]
+# Skills and rosters (docs/staffing.md): everyone sees the matrix; team leaders certify,
+# keep the roster and give grants for a shift to their teams; planners keep the roster.
+_STAFFING_VIEW = ["workorders.view_skill", "workorders.view_qualification"]
+_ROSTER = [
+    "workorders.view_post",
+    "workorders.view_rosterentry",
+    "workorders.add_rosterentry",
+    "workorders.delete_rosterentry",
+    "workorders.view_grantrule",
+    "workorders.view_staffingevent",
+]
+_LEAD_SHIFT = [
+    "workorders.change_qualification",
+    "workorders.view_temporarygrant",
+    "workorders.lead_shift",
+]
 _PLAN = [
     "workorders.add_workorder",
     "workorders.dispatch_workorder",
     "workorders.cancel_workorder",
+    # The planning board: see the plan, place and re-sequence operations, edit calendars.
+    "planning.view_*",
+    "planning.plan_operations",
+    "planning.add_calendarexception",
+    "planning.change_calendarexception",
+    "planning.add_eligibleworkcenter",
+    "planning.change_eligibleworkcenter",
+    "planning.change_workcentercalendar",
+    "planning.add_workcentercalendar",
 ]
 _LEAD = ["workorders.assign_workorder", "workorders.inspect_workorder"]
 # Shop floor: fault reports, and the device actions the server set aside.
@@ -106,6 +135,10 @@ _INTEGRATIONS_VIEW = [
     "integrations.view_discrepancy",
 ]
 
+# Quality checks: build, publish and attach (a director: his teams' only), and the records.
+_QUALITY_RECORDS = ["quality.view_steprecords"]
+_QUALITY_STEPS = ["quality.manage_steptemplate", *_QUALITY_RECORDS]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.PLANNER: [
         "django_celery_beat.view_*",
@@ -115,9 +148,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_WORKORDERS_VIEW,
         *_WORKORDERS_MASTER_DATA,
         *_PLAN,
+        *_STAFFING_VIEW,
+        *_ROSTER,
         *_INTEGRATIONS_VIEW,
         "integrations.add_reconciliationrun",
         *_MONITORING_VIEW,
+        "simulation.view_scenario",
+        "simulation.run_scenario",
     ],
     Role.WORKER: [
         *_INVENTORY_VIEW,
@@ -126,6 +163,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_WORKORDERS_VIEW,
         *_OPERATE,
         *_REPORT_FAULTS,
+        *_STAFFING_VIEW,
     ],
     Role.TEAM_LEADER: [
         "django_celery_beat.view_*",
@@ -135,8 +173,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_WORKORDERS_VIEW,
         *_OPERATE,
         *_LEAD,
+        *_STAFFING_VIEW,
+        *_ROSTER,
+        *_LEAD_SHIFT,
         *_REPORT_FAULTS,
         *_FLOOR_FOLLOW_UP,
+        *_QUALITY_RECORDS,
         *_INTEGRATIONS_VIEW,
         *_MONITORING_VIEW,
     ],
@@ -149,15 +191,23 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.delete_batch",
         *_RESERVE,
         *_ALL_MOVES,
+        *_COUNT,
+        "inventory.approve_count",
         "workorders.*",
+        "planning.*",
         "integrations.*",
         "monitoring.*",
+        "quality.*",
+        "simulation.*",
         "auditlog.view_logentry",
+        # Releases, snapshots and feature flags (docs/releases.md).
+        "releases.*",
     ],
     Role.MAINTENANCE: [
         *_INVENTORY_VIEW,
         *_WORKORDERS_VIEW,
         *_REPORT_FAULTS,
+        *_STAFFING_VIEW,
         "workorders.view_faultreport",
         "monitoring.view_incident",
         "monitoring.acknowledge_incident",
@@ -165,9 +215,19 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.STOREKEEPER: [
         *_INVENTORY_VIEW,
         *_STORE_ROOM_MOVES,
+        *_COUNT,
+        *_STAFFING_VIEW,
         "integrations.view_node",
         "integrations.view_inboundfile",
         "integrations.add_inboundfile",
+    ],
+    # A workshop director builds his teams' checks and attaches them to their routings.
+    Role.DIRECTOR: [
+        *_INVENTORY_VIEW,
+        *_WORKORDERS_VIEW,
+        *_STAFFING_VIEW,
+        *_QUALITY_STEPS,
+        *_MONITORING_VIEW,
     ],
 }
 

@@ -19,6 +19,8 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from mes import brokers
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -136,6 +138,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "auditlog",
+    "waffle",  # feature flags; the flag model is releases.Flag (docs/releases.md)
     # Last, so that its post_migrate hook sees every other app's permissions.
     "mes.apps.MesConfig",
 ]
@@ -143,6 +146,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "monitoring.middleware.RequestMetricsMiddleware",
     "mes.request_context.RequestContextMiddleware",
+    # While a release or a rollback runs, writes answer 503 REL-001 (docs/releases.md).
+    "releases.middleware.WritesPausedMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -155,6 +160,9 @@ MIDDLEWARE = [
     # Before any middleware reads the body (the CSRF check reads the form).
     "mes.security.RequestSizeLimitMiddleware",
     "mes.request_context.RequestUserMiddleware",
+    # Requests and errors per user, compared by the gray release's automatic halt.
+    "releases.middleware.UserActivityMiddleware",
+    "waffle.middleware.WaffleMiddleware",
     # Puts the signed-in user on audit-log entries (mes/audit.py).
     "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -211,14 +219,28 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.post
 # --- Redis / Celery ---------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 BROKER_DIR = VAR_DIR / "broker"
+# The broker is chosen apart from REDIS_URL (mes/brokers.py, docs/brokers.md):
+# CELERY_BROKER_URL or BROKER_URL, else Redis when REDIS_URL is set, else the filesystem.
+CELERY_BROKER_URL = brokers.broker_url_from(
+    env.str("CELERY_BROKER_URL", default=""), env.str("BROKER_URL", default=""), REDIS_URL
+)
+BROKER_KIND = brokers.broker_kind(CELERY_BROKER_URL)
+CELERY_BROKER_TRANSPORT_OPTIONS = brokers.transport_options(BROKER_KIND, BROKER_DIR)
+CELERY_TASK_DEFAULT_QUEUE = brokers.TASK_QUEUE
+if BROKER_KIND == brokers.RABBITMQ:
+    # Durable quorum queues, a topic exchange (native delayed delivery for countdowns)
+    # and a dead-letter exchange for a task handed out more than the delivery limit.
+    CELERY_TASK_QUEUES = brokers.rabbitmq_task_queues(
+        delivery_limit=env.int("MES_BROKER_DELIVERY_LIMIT", default=brokers.DEFAULT_DELIVERY_LIMIT)
+    )
+    CELERY_TASK_DEFAULT_EXCHANGE = brokers.TASK_EXCHANGE
+    CELERY_TASK_DEFAULT_EXCHANGE_TYPE = "topic"
+    CELERY_TASK_DEFAULT_ROUTING_KEY = brokers.TASK_QUEUE
+    CELERY_TASK_DEFAULT_QUEUE_TYPE = "quorum"
+    # A queue named on the command line (celery worker -Q) is a quorum queue too.
+    CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = "quorum"
+    CELERY_TASK_CREATE_MISSING_QUEUE_EXCHANGE_TYPE = "topic"
 if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
-    # Every retry countdown must stay below this, or Redis hands the task out again.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": 3600,
-        "socket_connect_timeout": 2,
-        "socket_timeout": 5,
-    }
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -238,16 +260,6 @@ if REDIS_URL:
         },
     }
 else:
-    CELERY_BROKER_URL = "filesystem://"
-    for folder in ("queue", "processed", "control"):
-        (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        "control_folder": str(BROKER_DIR / "control"),
-        "store_processed": False,
-    }
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
         "throttle": {
@@ -297,7 +309,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "resource-sampling": {"task": "monitoring.sample_resources", "schedule": 60.0},
     "incident-escalation": {"task": "monitoring.escalate_incidents", "schedule": 60.0},
+    # Node thresholds, inbound silence, checked endpoints (docs/monitoring.md).
+    "alert-checks": {"task": "monitoring.check_alerts", "schedule": 60.0},
     "stall-check": {"task": "monitoring.check_stalls", "schedule": 300.0},
+    # Feature-flag ramps: the automatic halt, then the due steps (docs/releases.md).
+    "flag-ramps": {"task": "releases.flag_ramps", "schedule": 60.0},
     "weekly-stability-report": {
         "task": "monitoring.weekly_stability_report",
         "schedule": crontab(hour=8, minute=0, day_of_week="mon"),
@@ -486,6 +502,18 @@ DRILL_BUDGETS = {
     "scan_p95_ms": env.float("MES_DRILL_SCAN_P95_MS", default=150.0),
     "error_rate": env.float("MES_DRILL_ERROR_RATE", default=0.001),
 }
+
+# --- Releases, snapshots and feature flags (docs/releases.md) -------------
+WAFFLE_FLAG_MODEL = "releases.Flag"
+# waffle's admin changes flags without an audit row: flags change on the releases page.
+WAFFLE_ENABLE_ADMIN_PAGES = False
+RELEASES_SNAPSHOT_DIR = env.str("MES_SNAPSHOT_DIR", default=str(VAR_DIR / "snapshots"))
+RELEASES_SNAPSHOT_KEEP = env.int("MES_SNAPSHOT_KEEP", default=5)
+RELEASES_SMOKE_URL = env.str("MES_SMOKE_URL", default="")
+RELEASES_ACTIVITY_FLUSH_SECONDS = env.float("MES_ACTIVITY_FLUSH_SECONDS", default=60.0)
+# The automatic halt needs this many requests on each side, and errors with the flag on.
+RELEASES_HALT_MIN_REQUESTS = env.int("MES_HALT_MIN_REQUESTS", default=50)
+RELEASES_HALT_MIN_ERRORS = env.int("MES_HALT_MIN_ERRORS", default=5)
 
 # --- Health -----------------------------------------------------------------
 READINESS_TIMEOUT_SECONDS = env.float("MES_READINESS_TIMEOUT", default=2.0)

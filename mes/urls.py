@@ -34,8 +34,12 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("inventory/", include("inventory.urls")),
     path("work-orders/", include("workorders.urls")),
+    path("planning/", include("planning.urls")),
     path("integrations/", include("integrations.urls")),
     path("monitoring/", include("monitoring.urls")),
+    path("simulation/", include("simulation.urls")),
+    path("releases/", include("releases.urls")),
+    path("quality/", include("quality.urls")),
     path("", include("floor.urls")),  # /floor/ and /api/v1/floor/
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

@@ -14,6 +14,12 @@ from drills.database import fresh_connection
 from drills.fault.checks import outbox_check, transitions_check
 from drills.fault.faults import FaultSequence
 from drills.fault.options import load_seconds
+from drills.fault.outage_watch import (
+    OutageReceiver,
+    declare_on_call_channel,
+    outage_incident_reading,
+    watchdog_started,
+)
 from drills.fault.probes import Prober, ReadinessPoller
 from drills.fault.readings import (
     incidents_between,
@@ -32,6 +38,8 @@ from drills.processes import kill
 def exercise(stack: FaultStack, options, work: Path, report: dict) -> None:
     """Start the app on the seeded data, run the faults under the load and fill ``report``."""
     fixture = prepare_data(stack, options)
+    stack.outage_receiver = OutageReceiver()
+    declare_on_call_channel(stack.outage_receiver.url)  # before the web: its watchdog knows it
     (work / "fixture.json").write_text(json.dumps(fixture))
     stack.start_worker()
     stack.start_beat()
@@ -78,5 +86,8 @@ def read_results(stack: FaultStack, work: Path, report: dict) -> None:
     report["transitions"] = transitions_check()
     for fault in report["faults"]:  # the state the incidents ended in
         fault["incidents"] = incidents_between(*fault["window"])
+        if fault["fault"] == "database":
+            fault.update(outage_incident_reading(fault["window"]))
+    report["watchdog_started"] = watchdog_started(stack.out_dir)
     report["unexpected_exits"] = stack.unexpected_exits
     report["unresolved_incidents"] = unresolved_system_incidents()

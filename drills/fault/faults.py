@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from drills.console import fault_drill_log as log
 from drills.database import fresh_connection
 from drills.fault.options import RECOVERY_SECONDS, erp_recovery_bound
+from drills.fault.outage_watch import outage_reading
 from drills.fault.probes import Prober
 from drills.fault.readings import (
     erp_backlog_empty,
@@ -33,7 +34,8 @@ class FaultSequence:
         self.faults: list[dict] = []
 
     def run(self) -> list[dict]:
-        for fault in (self.database, self.redis, self.worker, self.beat, self.erp):
+        broker = self.rabbitmq if self.stack.rabbitmq is not None else self.redis
+        for fault in (self.database, broker, self.worker, self.beat, self.erp):
             settled = self.settle()
             result = fault()
             result["settled_before_s"] = round(settled, 1)
@@ -65,6 +67,9 @@ class FaultSequence:
         log(f"fault 1/5: stopping PostgreSQL for {self.options.outage:.0f} s")
         self.stack.postgres.stop("fast")
         samples = self._sample_outage(0.5)
+        receiver = getattr(self.stack, "outage_receiver", None)
+        if receiver is not None:  # the on-call notice, sent while it was down
+            fault.update(outage_reading(receiver, started, datetime.now(UTC)))
         self.stack.postgres.start()
         log("PostgreSQL is back; waiting for the web app to recover by itself")
         self._recover(fault, self.prober.ready, "the API, a page and /readyz to answer 200")
@@ -78,11 +83,23 @@ class FaultSequence:
 
     def redis(self) -> dict:
         fault = {"fault": "redis", "what": "Redis stopped (its queued tasks lost), then started"}
-        started = datetime.now(UTC)
         log(f"fault 2/5: stopping Redis for {self.options.outage:.0f} s")
-        self.stack.redis.stop()
+        return self._broker_away(fault, self.stack.redis.stop, self.stack.redis.start)
+
+    def rabbitmq(self) -> dict:
+        fault = {
+            "fault": "rabbitmq",
+            "what": "RabbitMQ node stopped (its quorum queues kept on disk), then started",
+        }
+        log(f"fault 2/5: stopping RabbitMQ for {self.options.outage:.0f} s")
+        return self._broker_away(fault, self.stack.rabbitmq.stop, self.stack.rabbitmq.start)
+
+    def _broker_away(self, fault: dict, stop, start) -> dict:
+        """The broker stopped for the outage: /readyz must say so, the API keep answering."""
+        started = datetime.now(UTC)
+        stop()
         samples = self._sample_outage(1.0)
-        self.stack.redis.start()
+        start()
         self._recover(fault, self.prober.ready, "/readyz to answer 200 again")
         fault["samples"] = len(samples)
         fault["api_answers"] = dict(Counter(str(s["api"][0]) for s in samples))

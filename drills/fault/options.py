@@ -9,12 +9,14 @@ from mes.delivery import MAX_COUNTDOWN_SECONDS
 
 PROG = "python -m drills.fault"
 DB_NAME = "mes_fault_drill"
+RABBITMQ_VHOST = "mes_fault_drill"  # --broker rabbitmq: this machine's node, a vhost of its own
 HEARTBEAT_SECONDS = 2
 HEARTBEAT_MAX_AGE_SECONDS = 8  # a process not seen for this long raises its incident
 # Every fault, and the incident codes it must raise (and the system resolve) meanwhile.
 EXPECTED_INCIDENTS = {
     "database": ["SYS-002"],
     "redis": ["SYS-003"],
+    "rabbitmq": ["SYS-003"],
     "worker": ["MON-003"],
     "beat": ["MON-004"],
     "erp": [],  # retries below the node's limit raise nothing; a dead letter would (INT-005)
@@ -51,6 +53,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery concurrency")
     parser.add_argument("--out", default=str(ROOT / "benchmarks-out"), help="folder for results")
+    parser.add_argument(
+        "--broker",
+        choices=("redis", "rabbitmq"),
+        default="redis",
+        help="the Celery broker: a Redis server of the drill's own (default), or this "
+        "machine's RabbitMQ node, which the drill restarts (never a plant's own broker)",
+    )
 
 
 def parse_options(argv: list[str]) -> argparse.Namespace:

@@ -23,7 +23,10 @@ def load_totals(work: Path) -> dict:
 def print_report(report: dict) -> None:
     line = "-" * 100
     print(line)
-    print(f"Fault drill {report['started']}  ({report['command']})")
+    print(
+        f"Fault drill {report['started']}  broker: {report.get('broker', 'redis')}  "
+        f"({report['command']})"
+    )
     print(line)
     for fault in report["faults"]:
         print(f"{fault['fault']:9} {fault['what']}; recovered in {fault['recovered_in_s']} s")

@@ -33,13 +33,14 @@ def run(options, stack: FaultStack, command: str) -> dict:
     report: dict = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command,
+        "broker": getattr(options, "broker", "redis"),
         "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
         "code": code_version(),
         "options": dict(vars(options)),
     }
     work = Path(tempfile.mkdtemp(prefix="mes-fault-drill-run-"))
     try:
-        log("starting PostgreSQL and Redis of the drill's own")
+        log(f"starting PostgreSQL and Redis of the drill's own; broker: {report['broker']}")
         stack.start_databases()
         stack.start_fakes()
         log("migrate, demo data and the traffic's data")

@@ -15,7 +15,13 @@ import requests
 
 from drills.console import fault_drill_log as log
 from drills.database import setup_django
-from drills.fault.options import DB_NAME, HEARTBEAT_MAX_AGE_SECONDS, HEARTBEAT_SECONDS
+from drills.fault.options import (
+    DB_NAME,
+    HEARTBEAT_MAX_AGE_SECONDS,
+    HEARTBEAT_SECONDS,
+    RABBITMQ_VHOST,
+)
+from drills.fault.rabbitmq import RabbitMQNode, port_open
 from drills.load.stack import start_fakes
 from drills.paths import BIN, ROOT
 from drills.processes import (
@@ -37,7 +43,9 @@ class FaultStack:
         self.out_dir = out_dir
         self.workdir = Path(tempfile.mkdtemp(prefix="mes-fault-drill-"))
         self.postgres = PostgresCluster()
-        self.redis = RedisServer(self.workdir)
+        self.redis = RedisServer(self.workdir)  # the cache, and the broker unless RabbitMQ
+        broker = getattr(options, "broker", "redis")
+        self.rabbitmq = RabbitMQNode(RABBITMQ_VHOST) if broker == "rabbitmq" else None
         self.fakes: dict = {}
         self.web = self.worker = self.beat = None
         self.web_port = free_port()
@@ -56,17 +64,25 @@ class FaultStack:
             threads=self.options.threads,
         )
 
+    @property
+    def broker_url(self) -> str:
+        return self.rabbitmq.url if self.rabbitmq is not None else self.redis.url
+
     def environment(self) -> dict[str, str]:
         return stack_environment(
             self.postgres.url(DB_NAME),
             self.redis.url,
             self.workdir / "var",
+            # Always named: a CELERY_BROKER_URL of the shell must not leak into the drill.
+            CELERY_BROKER_URL=self.broker_url,
             DJANGO_SETTINGS_MODULE="mes.settings",
             DJANGO_ALLOWED_HOSTS="127.0.0.1",
             DJANGO_DEBUG="false",
             MES_HEARTBEAT_SECONDS=str(HEARTBEAT_SECONDS),
             MES_WORKER_MAX_AGE_SECONDS=str(HEARTBEAT_MAX_AGE_SECONDS),
             MES_BEAT_MAX_AGE_SECONDS=str(HEARTBEAT_MAX_AGE_SECONDS),
+            # The watchdog in beat and in each web worker checks readiness this often.
+            MES_WATCHDOG_SECONDS=str(HEARTBEAT_SECONDS),
             # Pages without collectstatic's manifest, which takes 40 s to build here.
             DJANGO_STATICFILES_STORAGE="django.contrib.staticfiles.storage.StaticFilesStorage",
         )
@@ -81,6 +97,10 @@ class FaultStack:
         self.postgres.create_database(DB_NAME)
         self.redis.start()
         log(f"PostgreSQL on port {self.postgres.port}, Redis on port {self.redis.port}")
+        if self.rabbitmq is not None:
+            self.rabbitmq.start()
+            self.rabbitmq.create_vhost()
+            log(f"RabbitMQ is the broker: virtual host {self.rabbitmq.vhost} on 127.0.0.1:5672")
 
     def start_fakes(self) -> None:
         self.fakes = start_fakes(self.workdir)
@@ -98,7 +118,12 @@ class FaultStack:
 
     def start_beat(self) -> None:
         self.beat = spawn(
-            self.celery("beat", "--pidfile=", "-s", str(self.workdir / "beat-schedule")),
+            # INFO (the last --loglevel wins): the log says the watchdog started in beat.
+            [
+                *self.celery("beat", "--pidfile=", "-s", str(self.workdir / "beat-schedule")),
+                "--loglevel",
+                "INFO",
+            ],
             self.environment(),
             self.out_dir / "fault-drill-beat.log",
         )
@@ -110,8 +135,11 @@ class FaultStack:
             "--workers", str(self.options.web_workers),
             "--worker-class", "gthread", "--threads", str(self.options.threads),
             "--log-level", "warning", "--timeout", "60",
+            "--config", "python:monitoring.gunicorn_hooks",
         ]  # fmt: skip
-        self.web = spawn(command, self.environment(), self.out_dir / "fault-drill-gunicorn.log")
+        # INFO: the log says the watchdog started in each worker (the drill checks it).
+        environment = {**self.environment(), "LOG_LEVEL": "INFO"}
+        self.web = spawn(command, environment, self.out_dir / "fault-drill-gunicorn.log")
 
         def healthy() -> bool:
             with contextlib.suppress(requests.RequestException):
@@ -139,6 +167,10 @@ class FaultStack:
         for fake in self.fakes.values():
             fake.stop()
         self.redis.stop()
+        if self.rabbitmq is not None:
+            if not port_open():
+                self.rabbitmq.start()  # left running, as the drill found it
+            self.rabbitmq.delete_vhost()
         self.postgres.destroy()
         shutil.rmtree(self.workdir, ignore_errors=True)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 
 from drills.fault.options import EXPECTED_INCIDENTS
+from drills.fault.outage_watch import alerting_checks
 
 
 def judge(report: dict) -> list[dict]:
     faults = {fault["fault"]: fault for fault in report["faults"]}
     return [
         *database_checks(faults["database"]),
-        redis_check(faults["redis"]),
+        broker_check(faults.get("rabbitmq") or faults["redis"]),
         *[
             {
                 "check": f"{fault['fault']}: recovers by itself",
@@ -23,6 +24,7 @@ def judge(report: dict) -> list[dict]:
         beat_check(faults["beat"]),
         erp_check(faults["erp"]),
         *incident_checks(report["faults"]),
+        *alerting_checks(faults["database"], report.get("watchdog_started", {})),
         integrity_check(report["integrity"]),
         outbox_check(report["outbox"]),
         transitions_check(report["transitions"]),
@@ -54,13 +56,15 @@ def database_checks(database: dict) -> list[dict]:
     ]
 
 
-def redis_check(redis_fault: dict) -> dict:
-    sys003 = sum(n for answer, n in redis_fault["readyz_answers"].items() if "SYS-003" in answer)
+def broker_check(broker_fault: dict) -> dict:
+    """Redis or RabbitMQ away, whichever the drill ran with (``--broker``)."""
+    sys003 = sum(n for answer, n in broker_fault["readyz_answers"].items() if "SYS-003" in answer)
     return {
-        "check": "redis away: /readyz answers 503 SYS-003, the API keeps answering",
-        "got": f"readyz {json.dumps(redis_fault['readyz_answers'])}, "
-        f"api {json.dumps(redis_fault['api_answers'])}",
-        "pass": sys003 > 0 and set(redis_fault["api_answers"]) == {"200"},
+        "check": f"{broker_fault['fault']} away: /readyz answers 503 SYS-003, "
+        "the API keeps answering",
+        "got": f"readyz {json.dumps(broker_fault['readyz_answers'])}, "
+        f"api {json.dumps(broker_fault['api_answers'])}",
+        "pass": sys003 > 0 and set(broker_fault["api_answers"]) == {"200"},
     }
 
 

@@ -12,7 +12,8 @@ not answer stops the batch, and the device sends the rest again, in order.
 
 Modules by job: ``sign_in`` (badge and PIN), ``devices`` (device tokens),
 ``faults`` (fault reports and their incidents), ``queue`` (what an action is
-and needs), ``actions`` (applying the queue) and ``rejections`` (refused
+and needs), ``actions`` (applying the queue), ``stock_actions`` (a storekeeper's
+receipts, transfers and counts from a handheld) and ``rejections`` (refused
 actions set aside). Callers import from here.
 """
 

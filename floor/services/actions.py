@@ -35,10 +35,12 @@ from floor.services.queue import (
     UnreadableAction,
 )
 from floor.services.rejections import action_set_aside, action_set_aside_settle
+from floor.services.stock_actions import STOCK_APPLIERS
 from inventory.models import MovementSource
 from inventory.services import MovementRequest, stock_move
 from mes.errors import SYS_INTERNAL, ApplicationError
 from mes.permissions import authorize
+from quality.services import step_record_submit
 from workorders.errors import UNKNOWN_OPERATION
 from workorders.models import OperationComponent, WorkOrderOperation
 from workorders.services import operation_issue_material, operation_transition
@@ -85,7 +87,7 @@ def _apply_one(actor, device_id: str, index: int, action: FloorAction) -> FloorA
             action_set_aside_settle(action, result.status)
     except ApplicationError as error:
         refused = action_set_aside(actor, device_id, index, action, action.occurred_at, error)
-        if error.code.startswith("WO-"):  # the device shows the operation as it stands now
+        if error.code.startswith(("WO-", "SKL-")):  # the device shows the operation now
             refused.operation_id = _named_operation(action)
         return refused
     except (OperationalError, InterfaceError):
@@ -237,11 +239,40 @@ def _apply_fault(
     )
 
 
+def _apply_check(
+    actor, device_id: str, index: int, action: FloorAction, permission: _PermissionFirst
+) -> FloorActionResult:
+    """Answers to a due quality check, judged and recorded once per key (device time kept)."""
+    operation_id = _operation_id(action, permission)
+    if action.attachment is None:
+        permission.check()
+        raise _invalid("attachment")
+    recorded = step_record_submit(
+        actor=actor,
+        operation_id=operation_id,
+        attachment_id=action.attachment,
+        answers=action.answers,
+        photo=action.photo,
+        idempotency_key=action.idempotency_key,
+        device_id=device_id,
+        occurred_at=action.occurred_at,
+    )
+    return FloorActionResult(
+        index,
+        action.idempotency_key,
+        action.type,
+        _status(recorded.replayed),
+        operation_id=operation_id,
+    )
+
+
 _APPLY_BY_TYPE: dict[str, Callable[..., FloorActionResult]] = {
     "transition": _apply_transition,
     "issue": _apply_issue,
     "put_away": _apply_put_away,
     "fault": _apply_fault,
+    "check": _apply_check,
+    **STOCK_APPLIERS,  # a storekeeper's handheld: receive, transfer, count
 }
 
 

@@ -11,7 +11,8 @@ from django.core.files.uploadedfile import UploadedFile
 
 from floor.errors import hint_for_error
 from floor.services.faults import REPORT_FAULT
-from inventory.services import MOVEMENT_PERMISSIONS, MovementResult
+from inventory.count_models import CountLine
+from inventory.services import COUNT_ENTER_PERMISSION, MOVEMENT_PERMISSIONS, MovementResult
 from mes.errors import ApplicationError
 from workorders.models import FaultReport
 from workorders.transitions import OPERATE, OPERATION_TRANSITIONS
@@ -20,13 +21,19 @@ ACTION_LIMIT = 200
 PUT_AWAY = MOVEMENT_PERMISSIONS["put_away"]
 
 TRANSITION_ACTIONS = ("accept", "start", "pause", "resume", "finish", "return")
-ACTION_TYPES = (*TRANSITION_ACTIONS, "issue", "put_away", "fault")
+# A storekeeper's handheld: receive, transfer, count (floor.services.stock_actions).
+STOCK_ACTIONS = ("receive", "transfer", "count")
+ACTION_TYPES = (*TRANSITION_ACTIONS, "issue", "put_away", "fault", "check", *STOCK_ACTIONS)
 # What each action needs (a role or a temporary grant); checked before the state.
 ACTION_PERMISSIONS: dict[str, str] = {
     **{name: OPERATION_TRANSITIONS[name].permission or OPERATE for name in TRANSITION_ACTIONS},
     "issue": OPERATE,
     "put_away": PUT_AWAY,
     "fault": REPORT_FAULT,
+    "check": OPERATE,  # answers to a quality check (quality.services.step_record_submit)
+    "receive": MOVEMENT_PERMISSIONS["receipt"],
+    "transfer": MOVEMENT_PERMISSIONS["transfer"],
+    "count": COUNT_ENTER_PERMISSION,
 }
 
 APPLIED, REPLAYED, ERROR, DEFERRED = "applied", "replayed", "error", "deferred"
@@ -57,6 +64,10 @@ class FloorAction:
     note: str = ""
     work_center: str = ""
     photo: UploadedFile | None = None
+    attachment: int | None = None  # a check's attachment (type "check")
+    answers: dict[str, Any] = field(default_factory=dict)
+    reference: str = ""  # a receipt's supplier reference (type "receive")
+    count_task: int | None = None  # the count task a handheld count is for (type "count")
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,7 @@ class FloorActionResult:
     operation_id: int | None = None
     movement: MovementResult | None = None
     fault_report: FaultReport | None = None
+    count_line: CountLine | None = None
     error: ApplicationError | None = None
 
     @property

@@ -417,12 +417,14 @@
   function describe(type, fields) {
     var label = T["action_" + type] || type;
     var subject = fields.operation_code || "";
-    if (type === "issue" || type === "put_away") {
+    if (["issue", "put_away", "receive", "transfer", "count"].indexOf(type) >= 0) {
       subject = [fields.material, fields.batch, fields.quantity].filter(Boolean).join(" ");
-      if (type === "put_away") subject += " → " + fields.to_location;
+      if (type === "put_away" || type === "transfer") subject += " → " + fields.to_location;
+      if (type === "receive" || type === "count") subject += " @ " + fields.location;
     }
     if (type === "pause" && fields.reason) subject += " (" + fields.reason + ")";
     if (type === "fault") subject = (T["fault_" + fields.category] || fields.category) + " " + (fields.work_center || fields.operation_code || "");
+    if (type === "check") subject = (fields.check_name || "") + " " + subject;
     return (label + " " + subject).trim();
   }
 
@@ -492,6 +494,12 @@
       }
       remember(op);
     }
+    if (fields.type === "check" && state.checks_due) {
+      var key = String(fields.operation);
+      state.checks_due[key] = (state.checks_due[key] || []).map(function (check) {
+        return check.attachment === fields.attachment ? Object.assign({}, check, { answered: true }) : check;
+      });
+    }
     if (fields.type === "put_away") {
       state.pending_putaway.forEach(function (balance) {
         if (balance.material.code === fields.material && (balance.batch || "") === (fields.batch || "") &&
@@ -550,6 +558,7 @@
     }
     var ops = {};
     var open = view.name === "operation" && view.id ? state.ops[view.id] : null;
+    var checksBefore = open ? JSON.stringify((state.checks_due || {})[String(open.id)] || []) : "";
     if (open) ops[open.id] = serverCopy(open.confirmed || open); // the one on the screen stays
     data.queue.forEach(function (op) { ops[op.id] = op; });
     state = {
@@ -559,11 +568,13 @@
       pending_locations: data.pending_locations,
       work_centers: data.work_centers,
       open_faults: data.open_faults,
+      checks_due: data.checks_due || {},
       fetched_at: new Date().toISOString()
     };
     (await pendingActions(true)).forEach(applyLocal); // what the server has not seen yet
     await saveState();
     if (view.name === "queue" || view.name === "putaway") render();
+    else if (open && !acting && JSON.stringify(state.checks_due[String(open.id)] || []) !== checksBefore) render();
   }
 
   // --- Sending the queue -------------------------------------------------------------------
@@ -703,6 +714,8 @@
       action.photo = null;
       if (result.fault) state.open_faults.unshift(result.fault);
       if (action.payload.type === "put_away") refreshAfterSync = true; // the waiting list
+      // The quality checks due now: after an answer, and once a start or resume made one due.
+      if (["check", "start", "resume"].indexOf(action.payload.type) >= 0) refreshAfterSync = true;
       await idb.put("actions", action);
       if (result.operation) await rebase(result.operation, action);
       await log(result.status, action);
@@ -918,6 +931,7 @@
     if (op.state === "unknown") append(section, h("p", { class: "notice" }, T.unknown_offline));
     if (op.unconfirmed) append(section, h("p", { class: "notice", dataset: { unconfirmed: "yes" } }, T.not_confirmed));
     append(section, orderNotice(op));
+    append(section, checksPanel(op));
     if (op.product) {
       append(section, h("dl", { class: "facts" },
         h("dt", {}, T.product), h("dd", {}, op.product.code + " " + op.product.name),
@@ -965,6 +979,80 @@
         })));
     }
     return section;
+  }
+
+  // --- Quality checks due on the operation (built from the server's field list, no eval) ----
+  function checkInput(field) {
+    var attrs = { name: field.key, dataset: { key: field.key, type: field.type } };
+    if (field.type === "checkbox") return h("input", Object.assign(attrs, { type: "checkbox" }));
+    if (field.type === "number") return h("input", Object.assign(attrs, { type: "number", step: "any", inputmode: "decimal" }));
+    if (field.type === "choice") {
+      return h("select", attrs, h("option", { value: "" }, "---"),
+        field.options.map(function (option) { return h("option", { value: option }, option); }));
+    }
+    if (field.type === "photo") return h("input", Object.assign(attrs, { type: "file", accept: "image/*", capture: "environment" }));
+    if (field.type === "signature") return h("input", Object.assign(attrs, { type: "password", inputmode: "numeric", autocomplete: "off" }));
+    if (field.type === "badge") return h("input", Object.assign(attrs, { type: "text", autocomplete: "off", placeholder: T.check_badge_scan }));
+    return h("input", Object.assign(attrs, { type: "text", maxlength: "500" }));
+  }
+
+  function checkRule(field) {
+    if (field.type === "number" && (field.min !== undefined || field.max !== undefined)) {
+      return fmt(T.check_limits, { min: field.min === undefined ? "-" : field.min, max: field.max === undefined ? "-" : field.max, unit: field.unit || "" });
+    }
+    if (field.type === "checkbox" && field.must_be_checked) return T.check_must_be_yes;
+    return "";
+  }
+
+  function checkForm(op, check) {
+    var inputs = check.fields.map(function (field) { return { field: field, input: checkInput(field) }; });
+    var problem = h("p", { class: "field-error", hidden: true });
+    var form = h("form", { class: "check", novalidate: true, dataset: { attachment: String(check.attachment) } },
+      h("h2", {}, check.name + " · v" + check.version),
+      h("p", { class: "notice" }, (check.blocking ? T.check_blocking : T.check_not_blocking) + " · " + check.trigger_label),
+      check.last_result === "failed" ? h("p", { class: "field-error", dataset: { lastFailed: "yes" } }, T.check_last_failed) : null,
+      inputs.map(function (item) {
+        var rule = checkRule(item.field);
+        var label = item.field.label + (item.field.type === "number" && item.field.unit ? " (" + item.field.unit + ")" : "") + (item.field.required ? " *" : "");
+        return h("label", { class: item.field.type === "checkbox" ? "field check-yes" : "field" },
+          label, item.input, rule ? h("span", { class: "tip" }, rule) : null);
+      }),
+      problem,
+      h("button", { type: "submit", class: "big done", dataset: { action: "check" } }, T.check_submit));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var answers = {};
+      var photo = null;
+      var missing = [];
+      inputs.forEach(function (item) {
+        var field = item.field;
+        var input = item.input;
+        var value = null;
+        if (field.type === "checkbox") value = input.checked;
+        else if (field.type === "photo") { photo = (input.files && input.files[0]) || photo; value = input.files && input.files[0] ? "photo" : null; }
+        else if (field.type === "number") value = input.value === "" ? null : Number(input.value);
+        else value = input.value === "" ? null : input.value;
+        if (field.required && value === null) missing.push(field.label);
+        if (value !== null && field.type !== "photo") answers[field.key] = value;
+      });
+      if (missing.length) {
+        problem.hidden = false;
+        problem.textContent = fmt(T.check_missing, { fields: missing.join("、") });
+        signal("error");
+        return;
+      }
+      act("check", Object.assign(opFields(op), { attachment: check.attachment, answers: answers, check_name: check.name }), photo);
+    });
+    return form;
+  }
+
+  function checksPanel(op) {
+    var checks = (state.checks_due && op.id && state.checks_due[String(op.id)]) || [];
+    if (!checks.length || ["running", "paused"].indexOf(op.state) < 0) return null;
+    return h("div", { class: "checks", id: "checks-due" }, checks.map(function (check) {
+      if (check.answered) return h("p", { class: "notice", dataset: { checkAnswered: "yes" } }, check.name + " · " + T.check_answered);
+      return checkForm(op, check);
+    }));
   }
 
   function quantityInput(name, value, decimals) {
@@ -1394,6 +1482,26 @@
     signout: signOutView
   };
 
+  // --- Extensions (static/floor/stock.js): more views and scans with the app's own helpers --
+  var scanHooks = [];
+  var APP = {
+    T: T, h: h, append: append, fmt: fmt, number: number, button: button, stamp: stamp,
+    act: act, show: show, render: render, feedback: feedback, signal: signal, lookup: lookup,
+    kvGet: kvGet, kvSet: kvSet,
+    me: function () { return ME; },
+    view: function () { return view; },
+    isOnline: function () { return online || navigator.onLine; }
+  };
+
+  function extend(plugin) {
+    var added = plugin(APP) || {};
+    Object.assign(VIEWS, added.views || {});
+    if (added.scan) scanHooks.push(added.scan);
+    if ((added.views || {})[view.name]) render();
+  }
+  (window.FloorPlugins || []).forEach(extend);
+  window.FloorPlugins = { push: extend };
+
   // --- What a scan does --------------------------------------------------------------------
   async function lookup(text) {
     if (!online && !navigator.onLine) return null;
@@ -1444,6 +1552,9 @@
 
   async function handleScan(text) {
     var code = parseCode(text);
+    for (var hook = 0; hook < scanHooks.length; hook++) { // a view of an extension takes its scans
+      if (await scanHooks[hook](code, view)) return;
+    }
     if (view.name === "putaway" && code.kind !== "operation") return putawayScan(code);
     if (view.name === "operation" && currentOp() && ["accepted", "running", "paused", "unknown"].indexOf(currentOp().state) >= 0) {
       if (code.kind === "batch" || code.kind === "material") return issueScan(code);

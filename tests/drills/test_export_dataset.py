@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
+from integrations.masterdata.models import MasterDataUpload
 from inventory.models import Location, Material, StockMovement
 from inventory.services import MovementRequest, stock_move
 
@@ -47,3 +48,17 @@ def test_anonymized_export_replaces_people_and_text_and_keeps_quantities(tmp_pat
     [exported_user] = [r for r in by_model["auth.user"] if r["pk"] == user.pk]
     assert exported_user["fields"]["password"] == "!"
     assert exported_user["fields"]["email"].endswith("@example.invalid")
+
+
+@pytest.mark.django_db
+def test_the_export_leaves_out_raw_master_data_uploads(tmp_path):
+    MasterDataUpload.objects.create(
+        kind="materials", filename="物料.csv", sha256="0" * 64, data=b"code,name\nM-1,Secret name"
+    )
+    output = tmp_path / "dataset.json"
+
+    call_command("export_drill_dataset", "--anonymize", "--output", str(output))
+
+    text = output.read_text(encoding="utf-8")
+    assert "integrations.masterdataupload" not in text
+    assert "Secret name" not in text

@@ -20,7 +20,12 @@ STATE = "/api/v1/floor/state/"
 LOOKUP = "/api/v1/floor/lookup/"
 ACTIONS = "/api/v1/floor/actions/"
 SIGN_IN = "/floor/sign-in/"
-FLOOR_API_NAMES = {"floor:api_state", "floor:api_lookup", "floor:api_actions"}
+FLOOR_API_NAMES = {
+    "floor:api_state",
+    "floor:api_lookup",
+    "floor:api_actions",
+    "floor:api_stock",
+}
 
 
 @pytest.fixture(autouse=True)

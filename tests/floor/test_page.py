@@ -92,7 +92,10 @@ def test_the_service_worker_covers_the_floor_and_names_the_app_files(client, db)
     assert response["Service-Worker-Allowed"] == "/floor/"
     assert 'var FLOOR_SHELL = "/floor/";' in body
     assert 'var FLOOR_SHELL_CACHE = "mes-floor-shell";' in body
-    assert 'var FLOOR_ASSETS = ["/static/floor/floor.css", "/static/floor/app.js"];' in body
+    assert (
+        'var FLOOR_ASSETS = ["/static/floor/floor.css", "/static/floor/app.js", '
+        '"/static/floor/stock.js"];' in body
+    )
     # The camera decoders are kept when the camera first needs them, not at install.
     assert (
         'var FLOOR_ON_DEMAND = ["/static/vendor/jsqr/jsQR.js", "/static/floor/decoders.js"];'

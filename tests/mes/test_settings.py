@@ -28,6 +28,8 @@ print(json.dumps({
 VARIABLES = (
     "DATABASE_URL",
     "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "BROKER_URL",
     "TIME_ZONE",
     "DJANGO_DEBUG",
     "DJANGO_SECRET_KEY",

@@ -95,6 +95,25 @@ def url_for(name: str) -> str:
         "api:incident": "monitoring.Incident",
         "api:incident-acknowledge": "monitoring.Incident",
         "api:incident-resolve": "monitoring.Incident",
+        "workorders:edit": "workorders.WorkOrder",
+        "workorders:split": "workorders.WorkOrder",
+        "workorders:roster_remove": "workorders.RosterEntry",
+        "workorders:shift_grant_revoke": "workorders.TemporaryGrant",
+        "planning:traveler": "workorders.WorkOrder",
+        "planning:dispatch": "workorders.WorkOrder",
+        "inventory:movement": "inventory.StockMovement",
+        "inventory:movement_reverse": "inventory.StockMovement",
+        "inventory:count": "inventory.CountTask",
+        "inventory:count_record": "inventory.CountTask",
+        "inventory:count_decide": "inventory.CountTask",
+        "inventory:count_report": "inventory.CountTask",
+        "integrations:masterdata_preview": "integrations.MasterDataUpload",
+        "integrations:masterdata_apply": "integrations.MasterDataUpload",
+        "simulation:scenario": "simulation.Scenario",
+        **{
+            f"quality:{page}": "quality.StepTemplate"
+            for page in ("editor", "field_add", "field_remove", "field_order", "publish", "attach")
+        },
     }
     if name in pk_models:
         return reverse(name, kwargs={"pk": _first(pk_models[name])})
@@ -107,6 +126,21 @@ def url_for(name: str) -> str:
     if name == "monitoring:report_detail":
         week = _first("monitoring.StabilityReport", "week_start")
         return reverse(name, kwargs={"week": "2000-01-03" if week == MISSING else str(week)})
+    if name == "quality:detach":
+        return reverse(
+            name,
+            kwargs={
+                "pk": _first("quality.StepTemplate"),
+                "attachment_pk": _first("quality.StepAttachment"),
+            },
+        )
+    if name == "inventory:stock_action":
+        return reverse(name, kwargs={"movement_type": "receipt"})
+    if name == "integrations:masterdata_download":
+        return reverse(name, kwargs={"kind": "materials"})
+    if name.startswith("releases:flag_") and name != "releases:flag_create":
+        flag = _first("releases.Flag", "name")
+        return reverse(name, kwargs={"name": "missing-flag" if flag == MISSING else flag})
     if name == "api:movement-reverse":
         return reverse(name, kwargs={"movement_id": _first("inventory.StockMovement")})
     if name == "api:reservation-release":

@@ -21,6 +21,9 @@ from django.core.management.base import BaseCommand
 from django.core.serializers.json import DjangoJSONEncoder
 
 APPS = ["inventory", "workorders", "integrations", "monitoring"]
+# Raw uploaded files: their rows are exported from the tables they were applied
+# to, and their bytes cannot be anonymized field by field.
+RAW_UPLOAD_MODELS = {"integrations.masterdataupload"}
 # Free text on any model: replaced when anonymizing.
 FREE_TEXT_FIELDS = {
     "name",
@@ -66,7 +69,11 @@ def anonymize_record(record: dict) -> dict:
 def dataset(anonymize: bool) -> list[dict]:
     models = [get_user_model()]
     for label in APPS:
-        models.extend(apps.get_app_config(label).get_models())
+        models.extend(
+            model
+            for model in apps.get_app_config(label).get_models()
+            if model._meta.label_lower not in RAW_UPLOAD_MODELS
+        )
     records: list[dict] = []
     for model in models:
         queryset = model._default_manager.order_by("pk")

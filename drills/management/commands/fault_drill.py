@@ -26,7 +26,7 @@ class Command(BaseCommand):
         argv = [
             f"--{name.replace('_', '-')}={options[name]}"
             for name in ("users", "outage", "warmup", "web_workers", "threads",
-                         "worker_concurrency", "out")
+                         "worker_concurrency", "out", "broker")
         ]  # fmt: skip
         if options["quick"]:
             argv.append("--quick")
