@@ -37,6 +37,9 @@ _current: ContextVar[Capture | None] = ContextVar("monitoring_error_capture", de
 
 
 def capture_begin(place: str = "") -> Token:
+    # Anything that reconfigures logging (a second django.setup(), a library's
+    # dictConfig) drops the root logger's handlers; put ours back before each capture.
+    capture_handler_ensure()
     return _current.set(Capture(place=place))
 
 
@@ -80,3 +83,10 @@ class ErrorCaptureHandler(logging.Handler):
         code = getattr(record, "error_code", None)
         if code in WATCHED_CODES and record.name != logger.name:
             capture_note(code)
+
+
+def capture_handler_ensure() -> None:
+    """The capture handler is on the root logger, once."""
+    root = logging.getLogger()
+    if not any(isinstance(handler, ErrorCaptureHandler) for handler in root.handlers):
+        root.addHandler(ErrorCaptureHandler())

@@ -31,10 +31,10 @@ from django.utils import timezone
 
 from monitoring import conf
 from monitoring.error_capture import (
-    ErrorCaptureHandler,
     capture_begin,
     capture_end,
     capture_exception,
+    capture_handler_ensure,
 )
 from monitoring.health import readiness_report
 from monitoring.metrics_alerts import connect_task_metrics
@@ -152,6 +152,4 @@ def connect() -> None:
     task_failure.connect(_task_failed, dispatch_uid="monitoring.capture_task_failure")
     task_postrun.connect(_task_ended, dispatch_uid="monitoring.capture_task_end")
     connect_task_metrics()
-    root = logging.getLogger()
-    if not any(isinstance(handler, ErrorCaptureHandler) for handler in root.handlers):
-        root.addHandler(ErrorCaptureHandler())
+    capture_handler_ensure()

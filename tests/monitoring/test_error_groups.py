@@ -11,7 +11,12 @@ from django.utils import timezone
 
 from mes.errors import SYS_INTERNAL, ApplicationError
 from monitoring import views
-from monitoring.error_capture import capture_begin, capture_end, capture_exception
+from monitoring.error_capture import (
+    ErrorCaptureHandler,
+    capture_begin,
+    capture_end,
+    capture_exception,
+)
 from monitoring.models import ErrorOccurrence, ErrorThreshold, Incident
 from monitoring.services.error_groups import error_occurrence_record, error_occurrences_prune
 
@@ -101,3 +106,20 @@ def test_old_errors_are_pruned():
     error_occurrence_record(code="SYS-001", place="view:x", now=now)
     assert error_occurrences_prune(now=now) == 1
     assert ErrorOccurrence.objects.count() == 1
+
+
+def test_the_capture_handler_comes_back_after_logging_is_reconfigured():
+    # A second django.setup() (or any dictConfig) replaces the root logger's handlers.
+    root = logging.getLogger()
+    kept = root.handlers[:]
+    root.handlers = [handler for handler in kept if not isinstance(handler, ErrorCaptureHandler)]
+    try:
+        ErrorThreshold.objects.update_or_create(
+            code="SYS-004", defaults={"count": 1, "window_minutes": 10, "severity": "B"}
+        )
+        token = capture_begin("task:reconfigured")
+        logging.getLogger("mes.errors").warning("aborted", extra={"error_code": "SYS-004"})
+        capture_end(token, request_id="after-reconfigure")
+        assert Incident.objects.get(code="SYS-004").source == "task:reconfigured"
+    finally:
+        root.handlers = kept
