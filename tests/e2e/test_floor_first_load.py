@@ -204,7 +204,8 @@ def test_a_fresh_phone_loads_the_floor_app_in_under_60_kb_before_the_camera_open
             s for s in before_camera if s.request.startswith("GET /floor/ ") and s.status == "200"
         ]
         assert len(shell_pages) == 1, breakdown  # no second copy for the service worker
-        assert not any(s.size > 20_000 for s in before_camera), breakdown  # all compressed
+        # All compressed: app.js, the largest, is about 76 KB as written and about 20 KB sent.
+        assert not any(s.size > 30_000 for s in before_camera), breakdown
 
         # The camera: the decoders come now, once, and the service worker keeps them.
         page.click("#camera-button")
