@@ -77,6 +77,20 @@ def test_a_storm_of_500s_through_the_pages_is_one_grouped_incident(
     assert ErrorOccurrence.objects.count() == 40
 
 
+@pytest.fixture
+def mes_errors_logger_enabled():
+    """The record reaches the root logger, whatever an earlier test did to the loggers."""
+    mes_errors = logging.getLogger("mes.errors")
+    saved = (mes_errors.disabled, mes_errors.level, mes_errors.propagate)
+    mes_errors.disabled, mes_errors.propagate = False, True
+    mes_errors.setLevel(logging.DEBUG)  # not the root's level, which a test may have raised
+    logging.disable(logging.NOTSET)
+    yield
+    mes_errors.disabled, _level, mes_errors.propagate = saved
+    mes_errors.setLevel(saved[1])
+
+
+@pytest.mark.usefixtures("mes_errors_logger_enabled")
 def test_a_logged_deadlock_is_noted_once_per_request_and_a_coded_refusal_is_not():
     # Its own threshold row: demo data loaded by an earlier module may hold one of 5.
     ErrorThreshold.objects.update_or_create(
