@@ -216,8 +216,9 @@ def test_a_fresh_phone_loads_the_floor_app_in_under_60_kb_before_the_camera_open
             lambda: any(
                 "jsQR" in sent.request
                 for sent in production_server.requests()[len(before_camera) :]
-            )
-        ), production_server.requests()[len(before_camera) :]
+            ),
+            timeout=30,  # jsQR is the largest file; a loaded machine writes it slowly
+        ), [s.request for s in production_server.requests()[len(before_camera) :]]
         assert eventually(lambda: any("jsQR" in url for url in _cached_urls(page)))
     finally:
         context.close()
