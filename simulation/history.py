@@ -102,10 +102,9 @@ class _Walker:
             record.running.append((self.since, moment))
         elif state == OperationState.PAUSED and self.since is not None:
             record.paused.append((self.since, moment, self.reason))
-        if to_state in WAITING and state in WAITING:
-            pass  # still the same wait
-        elif to_state in WAITING:
-            self.since = moment
+        if to_state in WAITING:
+            if state not in WAITING:  # a move between waiting states keeps the wait's start
+                self.since = moment
         elif to_state == OperationState.RUNNING and state in WAITING and self.since:
             record.waits.append((self.since, moment))
             self.since = moment
