@@ -40,6 +40,8 @@ class Gunicorn:
             "--worker-class", self.args.worker_class,
             "--log-level", "warning",
             "--backlog", "2048",
+            # As the Procfile: the worker's watchdog and gc.freeze after start-up.
+            "--config", "python:monitoring.gunicorn_hooks",
         ]  # fmt: skip
         if self.args.worker_class == "gthread":
             command += ["--threads", str(self.args.threads)]

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from mes.hot_cache import bump_on_change
 from mes.outbox import install_outbox_writer
 
 
@@ -15,3 +16,5 @@ class IntegrationsConfig(AppConfig):
         from integrations import errors, services  # noqa: F401
 
         install_outbox_writer(services.outbox_rows_write)
+        # The outbox writer keeps the active nodes per process (services/outbox.py).
+        bump_on_change("integrations.Node")

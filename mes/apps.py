@@ -1,7 +1,10 @@
 from django.apps import AppConfig
+from django.conf import settings
 from django.contrib.admin.apps import AdminConfig
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+from mes.hot_cache import bump_on_change
 
 
 class MesConfig(AppConfig):
@@ -14,6 +17,8 @@ class MesConfig(AppConfig):
 
         audit.register_audited_models()
         permissions.connect_permission_cache_signals()
+        # The API's tokens and their users are kept per process (mes/hot_cache.py).
+        bump_on_change("mes.ApiToken", settings.AUTH_USER_MODEL)
 
         # The admin's modules are loaded by now (the admin app comes first).
         from django.contrib import admin

@@ -26,6 +26,7 @@ from rest_framework.permissions import BasePermission, DjangoModelPermissions
 
 from mes.errors import API_PERMISSION_DENIED, ApplicationError
 from mes.grants import active_grant_for
+from mes.hot_cache import ProcessCache
 
 
 def authorize(actor, permission: str | None):
@@ -109,6 +110,13 @@ class CachedPermissionsBackend(ModelBackend):
     below); other web processes see it within that time (docs/security.md).
     """
 
+    def get_user(self, user_id):
+        """The signed-in user of a session, kept per process (``mes.hot_cache``; saving a
+        user bumps it): a page or floor request reads its user without a query. Each
+        request gets its own copy."""
+        user = _SIGNED_IN_USERS.get(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
     def _get_permissions(self, user_obj, obj, from_name):
         seconds = settings.MES_PERMISSION_CACHE_SECONDS
         if obj is not None or not seconds or not user_obj.is_active or user_obj.is_anonymous:
@@ -125,6 +133,7 @@ class CachedPermissionsBackend(ModelBackend):
 
 
 _permission_sets: dict[tuple[str, int, bool], tuple[float, frozenset[str]]] = {}
+_SIGNED_IN_USERS = ProcessCache(lambda pk: get_user_model()._default_manager.filter(pk=pk).first())
 
 
 def forget_cached_permissions(**_kwargs) -> None:

@@ -13,6 +13,7 @@ import uuid
 from contextvars import ContextVar
 
 from mes.grants import grants_remembered
+from mes.hot_cache import request_scope
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 user_var: ContextVar[str | None] = ContextVar("user", default=None)
@@ -32,7 +33,7 @@ class RequestContextMiddleware:
         id_token = request_id_var.set(request_id)
         user_token = user_var.set(None)
         try:
-            with grants_remembered():
+            with grants_remembered(), request_scope():
                 response = self.get_response(request)
         finally:
             request_id_var.reset(id_token)

@@ -144,17 +144,18 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # mes.token_api_middleware: the same middleware, passed by token-signed API calls.
     "monitoring.middleware.RequestMetricsMiddleware",
     "mes.request_context.RequestContextMiddleware",
     # While a release or a rollback runs, writes answer 503 REL-001 (docs/releases.md).
     "releases.middleware.WritesPausedMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "mes.token_api_middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "mes.token_api_middleware.AuthenticationMiddleware",
     # A floor sign-in (badge or PIN) opens the floor only; revoking its device ends it.
     "floor.middleware.FloorSessionMiddleware",
     # Before any middleware reads the body (the CSRF check reads the form).
@@ -162,15 +163,15 @@ MIDDLEWARE = [
     "mes.request_context.RequestUserMiddleware",
     # Requests and errors per user, compared by the gray release's automatic halt.
     "releases.middleware.UserActivityMiddleware",
-    "waffle.middleware.WaffleMiddleware",
+    "mes.token_api_middleware.WaffleMiddleware",
     # Puts the signed-in user on audit-log entries (mes/audit.py).
     "auditlog.middleware.AuditlogMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "mes.token_api_middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    "mes.token_api_middleware.CSPMiddleware",
+    "mes.token_api_middleware.HtmxMiddleware",
     # After django_htmx's: an expired session sends htmx requests to the login page.
-    "mes.htmx.HtmxLoginRedirectMiddleware",
+    "mes.token_api_middleware.HtmxLoginRedirectMiddleware",
     # Last, as django-axes asks: it answers a locked-out sign-in.
     "axes.middleware.AxesMiddleware",
 ]
@@ -258,6 +259,12 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "tasks",
         },
+        # What every process must see alike (mes/hot_cache.py's generation).
+        "shared": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "shared",
+        },
     }
 else:
     CACHES = {
@@ -270,6 +277,10 @@ else:
         "tasks": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache" / "tasks"),
+        },
+        "shared": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache" / "shared"),
         },
     }
 
@@ -354,6 +365,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 # Seconds a web process keeps a user's permission sets (mes/permissions.py); 0 = off.
 MES_PERMISSION_CACHE_SECONDS = env.int("MES_PERMISSION_CACHE_SECONDS", default=30)
+# Tokens, materials, locations, nodes and recovery claims kept per web process
+# (mes/hot_cache.py); a change reaches every process by its next request, this is
+# the limit for writes that send no signal. 0 turns the caches off.
+MES_HOT_CACHE_SECONDS = env.int("MES_HOT_CACHE_SECONDS", default=60)
 AXES_FAILURE_LIMIT = env.int("MES_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("MES_LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -415,7 +430,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "mes.renderers.JSONRenderer",
         # DRF's own, with a style-src the CSP lets its inline styles through.
         "mes.renderers.BrowsableAPIRenderer",
     ],

@@ -17,6 +17,8 @@ from redis.exceptions import RedisError
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
+from mes.redis_clients import redis_client_of
+
 THROTTLE_CACHE = "throttle"
 
 logger = logging.getLogger("mes.throttling")
@@ -36,10 +38,53 @@ class _SettingsRates:
         # Counters lost for a moment cost less than refusing every call while Redis is away
         # (the fault drill stops it): serve the request without counting it.
         try:
-            return super().allow_request(request, view)
+            return self._allow(request, view)
         except (RedisError, OSError):
             logger.warning("rate-limit counters unavailable; request not counted", exc_info=True)
             return True
+
+    def _allow(self, request, view) -> bool:
+        """A sliding window estimated from two fixed ones: this window's count plus the
+        last window's, weighted by how much of it still lies within ``duration``.
+
+        DRF's own throttle keeps every request's time in one cache value, read and
+        written back whole: at the user rate (6,000 a minute) that list cost more
+        than the movement it guarded. Two counters cost one Redis round trip.
+        """
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        now = self.timer()
+        window, into = divmod(now, self.duration)
+        current, previous = window_counts(
+            self.cache, f"{self.key}:{int(window)}", f"{self.key}:{int(window) - 1}", self.duration
+        )
+        estimate = current + previous * (1 - into / self.duration)
+        if estimate <= self.num_requests:
+            return True
+        self._wait = max(1.0, self.duration - into)  # this window's end: its count is weighed less
+        return False
+
+    def wait(self):
+        return getattr(self, "_wait", None)
+
+
+def window_counts(cache, current_key: str, previous_key: str, duration: int) -> tuple[int, int]:
+    """Count one request in ``current_key``; the counts of both windows after it."""
+    client = redis_client_of(cache)
+    if client is not None:
+        current = cache.make_and_validate_key(current_key)
+        previous = cache.make_and_validate_key(previous_key)
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(current)
+        pipe.expire(current, duration * 2)
+        pipe.get(previous)
+        count, _expiry, before = pipe.execute()
+        return int(count), int(before or 0)
+    count = 1 if cache.add(current_key, 1, timeout=duration * 2) else cache.incr(current_key)
+    return count, int(cache.get(previous_key) or 0)
 
 
 def _caller(throttle, request) -> str:

@@ -11,11 +11,12 @@ learns which tokens exist. Creation and revocation are in the audit log
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -29,6 +30,7 @@ from mes.errors import (
     API_VALIDATION,
     ApplicationError,
 )
+from mes.hot_cache import ProcessCache
 from mes.models import ApiToken
 
 logger = logging.getLogger("mes.tokens")
@@ -107,20 +109,33 @@ def api_tokens_of(user) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user).select_related("revoked_by")
 
 
+def _token_with_user(key_hash: str) -> ApiToken | None:
+    return ApiToken.objects.select_related("user").filter(key_hash=key_hash).first()
+
+
+# Read on every API call; a revoked token or a deactivated user bumps the
+# generation (``mes.apps``), so no process serves them again.
+_TOKENS = ProcessCache(_token_with_user)
+_last_noted: dict[str, datetime] = {}  # by key hash: when this process last stored a use
+
+
 def api_token_for_key(key: str) -> ApiToken:
     """The live token of this key with its user: ``TOK-001`` unknown (or its user
     inactive), ``TOK-002`` revoked (both 401). Notes the use at most once a minute."""
-    token = (
-        ApiToken.objects.select_related("user").filter(key_hash=secret_hash(key)).first()
-        if key
-        else None
-    )
+    token = _TOKENS.get(secret_hash(key)) if key else None
     if token is None or not token.user.is_active:
         raise ApplicationError(API_TOKEN_INVALID)
     if token.revoked_at is not None:
         raise ApplicationError(API_TOKEN_REVOKED)
+    # Each request gets its own user: permission sets are remembered on the instance.
+    token.user = copy.copy(token.user)
     now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
+    last_used = max(
+        filter(None, (token.last_used_at, _last_noted.get(token.key_hash))), default=None
+    )
+    if last_used is None or now - last_used >= LAST_USED_EVERY:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
+        _last_noted[token.key_hash] = now
+        last_used = now
+    token.last_used_at = last_used
     return token

@@ -2,6 +2,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import caches
 
+from mes import hot_cache
 from mes.permissions import forget_cached_permissions
 from tests.factories import UserFactory
 
@@ -30,6 +31,8 @@ def _fast_test_settings(settings):
     caches["throttle"].clear()
     # Rolled-back tests may hand a user id to a new user (SQLite): no sets carried over.
     forget_cached_permissions()
+    # Nor tokens, materials or locations a rolled-back test cached (mes/hot_cache.py).
+    hot_cache.forget_local()
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,

@@ -30,6 +30,7 @@ from django.utils import timezone
 from integrations import errors, transports
 from integrations.models import Node, OutboxMessage
 from mes.delivery import DeliveryQueue
+from mes.hot_cache import ProcessCache
 from mes.incidents import incident_raise
 from mes.outbox import OutboxEvent
 from mes.permissions import authorize
@@ -47,10 +48,18 @@ OUTBOX = DeliveryQueue(
 REPLAY = "integrations.change_outboxmessage"
 
 
+# Every stock movement asks which nodes subscribe: kept per process, the integrations
+# app bumps the generation when a node changes (mes.hot_cache).
+ACTIVE_NODES = ProcessCache(
+    lambda _active: tuple(Node.objects.filter(is_active=True).only("pk", "subscriptions")),
+    copy_values=False,
+)
+
+
 def outbox_rows_write(events: Sequence[OutboxEvent]) -> list[OutboxMessage]:
     """The outbox writer behind ``mes.outbox``: one message per subscribed active
     node and event, in the events' order; one read of the nodes, one insert."""
-    nodes = list(Node.objects.filter(is_active=True).only("pk", "subscriptions"))
+    nodes = ACTIVE_NODES.get("active")
     now = timezone.now()
     messages = [
         OutboxMessage(

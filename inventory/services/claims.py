@@ -13,6 +13,7 @@ from inventory.models import Batch, MovementSource, MovementType, StockMovement,
 from inventory.services.ledger import MovementResult, movement_replayed
 from inventory.services.validation import MovementRequest, ResolvedMovement
 from mes.errors import API_IDEMPOTENCY_KEY_CONFLICT, ApplicationError
+from mes.hot_cache import ProcessCache
 from mes.idempotency import KeyAlreadyUsed, key_scope
 
 RECOVERABLE_TYPES = {MovementType.PUT_AWAY, MovementType.TRANSFER}
@@ -24,9 +25,19 @@ def claims_of(actor) -> Q:
     return Q(**key_scope(actor)) | Q(unscoped=True)
 
 
+# Claims are rare (a scanner's movement that arrived after the night's recovery), so
+# every process keeps their keys and asks the database only about a claimed one.
+_CLAIMED_KEYS = ProcessCache(
+    lambda _all: frozenset(StockRecoveryClaim.objects.values_list("idempotency_key", flat=True)),
+    copy_values=False,
+)
+
+
 def recovery_claimed(key: str, fingerprint: str, actor) -> MovementResult | None:
     """The recovery this actor's key already claimed, replayed; ``API-011`` for
     another payload."""
+    if key not in _CLAIMED_KEYS.get("all"):
+        return None
     claim = (
         StockRecoveryClaim.objects.select_related("recovery")
         .filter(claims_of(actor), idempotency_key=key)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from inventory import errors
 from inventory.models import Batch, Location, Material, MovementType
 from mes.errors import ApplicationError, ErrorCode
+from mes.hot_cache import ProcessCache
 
 MAX_QUANTITY = Decimal("999999999999")  # 12 integer digits, as the columns hold
 
@@ -97,6 +98,12 @@ def quantity_validate(movement_type: str, quantity: Decimal, material: Material)
         raise field_error(errors.TOO_MANY_DECIMALS, "quantity")
 
 
+# One movement's lookups by code, kept per process (mes.hot_cache; the inventory app
+# bumps the generation when a material or a location changes).
+MATERIALS_BY_CODE = ProcessCache(lambda code: Material.objects.filter(code=code).first())
+LOCATIONS_BY_CODE = ProcessCache(lambda code: Location.objects.filter(code=code).first())
+
+
 @dataclass
 class MasterDataCache:
     """Materials, locations and batches by code, loaded once for many movements.
@@ -111,12 +118,12 @@ class MasterDataCache:
     def material(self, code: str) -> Material | None:
         if self.materials is not None:
             return self.materials.get(code)
-        return Material.objects.filter(code=code).first()
+        return MATERIALS_BY_CODE.get(code)
 
     def location(self, code: str) -> Location | None:
         if self.locations is not None:
             return self.locations.get(code)
-        return Location.objects.filter(code=code).first()
+        return LOCATIONS_BY_CODE.get(code)
 
     def batch(self, material: Material, number: str) -> Batch | None:
         if self.batches is not None:

@@ -101,7 +101,7 @@ def test_the_token_of_an_inactive_user_is_refused(user_with_role):
 
 
 @pytest.mark.django_db
-def test_last_use_is_written_at_most_once_a_minute(user_with_role):
+def test_last_use_is_written_at_most_once_a_minute(user_with_role, monkeypatch):
     user = user_with_role("worker")
     issued = api_token_create(actor=None, user=user, name="x")
     client = _client(issued.key)
@@ -113,8 +113,11 @@ def test_last_use_is_written_at_most_once_a_minute(user_with_role):
 
     assert updates() == 1
     assert updates() == 0
-    ApiToken.objects.update(last_used_at=timezone.now() - timedelta(minutes=2))
+    later = timezone.now() + timedelta(minutes=2)
+    monkeypatch.setattr("mes.tokens.timezone.now", lambda: later)
     assert updates() == 1
+    assert updates() == 0
+    assert ApiToken.objects.get().last_used_at == later
 
 
 @pytest.mark.django_db

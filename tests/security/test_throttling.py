@@ -1,6 +1,11 @@
 """API rate limits: throttled answers carry API-007 and a Retry-After header."""
 
+import os
+import uuid
+from types import SimpleNamespace
+
 import pytest
+from django.core.cache import caches
 from django.urls import reverse
 
 from mes.throttling import AnonRateThrottle, FloorRateThrottle, UserRateThrottle
@@ -88,3 +93,43 @@ def test_a_node_token_is_limited_by_node(api_client, settings):
     second = api_client.post(url, {"records": []}, format="json", HTTP_IDEMPOTENCY_KEY="n-2")
     assert second.status_code == 429
     assert second.json()["code"] == "API-007"
+
+
+# --- The counters on Redis (production's throttle cache) -----------------------------------
+REDIS_TEST_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_counters(settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_TEST_URL,
+            "KEY_PREFIX": f"throttle-test-{uuid.uuid4().hex}",
+        },
+    }
+    return caches["throttle"]  # its own key prefix; the counters expire by themselves
+
+
+@pytest.mark.django_db
+def test_redis_counters_refuse_over_the_rate_in_one_round_trip(
+    api_client, user_with_role, settings, redis_counters
+):
+    _rates(settings, user="3/min")
+    api_client.force_authenticate(user_with_role("planner"))
+    assert [api_client.get(reverse("api:me")).status_code for _ in range(4)] == [200] * 3 + [429]
+
+
+def test_the_last_window_counts_by_how_much_of_it_is_still_within_the_rate(redis_counters):
+    """Sliding window: 3 calls at the end of the last minute still count 10 s into this one."""
+    throttle = UserRateThrottle()
+    throttle.rate, throttle.num_requests, throttle.duration = "3/min", 3, 60
+    request = SimpleNamespace(user=SimpleNamespace(is_authenticated=True, pk=7))
+    throttle.timer = lambda: 60 * 1000 - 1  # the last second of a window
+    assert all(throttle.allow_request(request, None) for _ in range(3))
+    throttle.timer = lambda: 60 * 1000 + 10  # 10 s into the next: 3 * 50/60 + 1 > 3
+    assert not throttle.allow_request(request, None)
+    assert 1 <= throttle.wait() <= 50
+    throttle.timer = lambda: 60 * 1001 + 50  # a window later only that one call is left
+    assert throttle.allow_request(request, None)
