@@ -3,7 +3,8 @@ fault reports.
 
 A floor device queues actions while it is offline and sends them in order
 (:func:`floor_actions_apply`). Each action carries the device's idempotency
-key and the time it was taken, and is applied in its own transaction through
+key and the time it was taken, and is applied in its own transaction (a run of
+plain stock movements together, through ``stock_move_many``) through
 the existing services - operation transitions, material issue, ``stock_move``
 for put-away, :func:`fault_report_create` - so a replay changes nothing. An
 action the server refuses is set aside (a ``FloorActionRejection`` row, for

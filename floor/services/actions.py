@@ -1,10 +1,12 @@
-"""The device's action queue, applied in order, each action in its own transaction.
+"""The device's action queue, applied in order, each action in its own transaction
+(a run of plain stock movements in one, through ``stock_move_many``).
 
 Each action goes through the existing services - operation transitions,
-material issue, ``stock_move`` for put-away, ``fault_report_create`` - so a
-replay changes nothing. An action the server refuses is set aside and the
-actions behind it still run; only a database that does not answer stops the
-batch, and the device sends the rest again, in order.
+material issue, ``stock_move`` or ``stock_move_many`` for put-away, receipt
+and transfer, ``fault_report_create`` - so a replay changes nothing. An
+action the server refuses is set aside and the actions behind it still run;
+only a database that does not answer stops the batch, and the device sends
+the rest again, in order.
 
 Permission comes before anything an action names (``API-003``). Each service
 checks its permission before it reads anything; the floor checks it itself
@@ -34,10 +36,14 @@ from floor.services.queue import (
     FloorActionResult,
     UnreadableAction,
 )
-from floor.services.rejections import action_set_aside, action_set_aside_settle
-from floor.services.stock_actions import STOCK_APPLIERS
+from floor.services.rejections import (
+    action_set_aside,
+    action_set_aside_settle,
+    actions_set_aside_settle,
+)
+from floor.services.stock_actions import MOVEMENT_REQUESTS, STOCK_APPLIERS, put_away_request
 from inventory.models import MovementSource
-from inventory.services import MovementRequest, stock_move
+from inventory.services import stock_move, stock_move_many
 from mes.errors import SYS_INTERNAL, ApplicationError
 from mes.permissions import authorize
 from quality.services import step_record_submit
@@ -49,33 +55,132 @@ from workorders.services import operation_issue_material, operation_transition
 # searches and alerts look for it.
 logger = logging.getLogger("workorders.floor")
 
-PUT_AWAY_PLACES = ("material", "location", "to_location")
-
 
 def floor_actions_apply(
     *, actor, device_id: str, actions: list[FloorAction | UnreadableAction]
 ) -> list[FloorActionResult]:
-    """Apply a device's queued actions in order, each in its own transaction.
+    """Apply a device's queued actions in order; a refused one changes nothing else.
 
     Every action gets its own result. A refused action (an ``ApplicationError``
     such as someone else having accepted the operation, or stock no longer
     there) is recorded as a ``FloorActionRejection`` and does not stop the
     others. If the database stops answering, this action and the rest are
     ``deferred``: nothing of them was written and the device sends them again.
+
+    Each action runs in its own transaction, except that consecutive plain
+    stock movements (receive, put-away, transfer) run together, in one
+    transaction (:func:`_stock_run_apply`), with the same results.
     """
     if len(actions) > ACTION_LIMIT:
         raise ApplicationError(errors.TOO_MANY_ACTIONS)
     results: list[FloorActionResult] = []
-    stopped = False
-    for index, action in enumerate(actions):
-        if stopped:
-            results.append(FloorActionResult(index, action.idempotency_key, action.type, DEFERRED))
-        elif isinstance(action, UnreadableAction):
-            results.append(action_set_aside(actor, device_id, index, action, None, action.error))
+    for start, run in _runs(actions):
+        if results and results[-1].status == DEFERRED:  # the database stopped answering
+            results += [_deferred(index, action) for index, action in enumerate(run, start)]
+        elif len(run) > 1:
+            results += _stock_run_apply(actor, device_id, start, run)
+        elif isinstance(run[0], UnreadableAction):
+            results.append(action_set_aside(actor, device_id, start, run[0], None, run[0].error))
         else:
-            result = _apply_one(actor, device_id, index, action)
-            stopped = result.status == DEFERRED
-            results.append(result)
+            results.append(_apply_one(actor, device_id, start, run[0]))
+    return results
+
+
+def _deferred(index: int, action: FloorAction | UnreadableAction) -> FloorActionResult:
+    return FloorActionResult(index, action.idempotency_key, action.type, DEFERRED)
+
+
+def _is_movement(action: FloorAction | UnreadableAction) -> bool:
+    return isinstance(action, FloorAction) and action.type in MOVEMENT_REQUESTS
+
+
+def _runs(actions: list) -> list[tuple[int, list]]:
+    """(first index, actions): each action alone, except runs of plain stock movements
+    with distinct keys, which stay together."""
+    runs: list[tuple[int, list]] = []
+    for index, action in enumerate(actions):
+        previous = runs[-1][1] if runs else []
+        joins = (
+            _is_movement(action)
+            and previous
+            and _is_movement(previous[-1])
+            and action.idempotency_key not in {queued.idempotency_key for queued in previous}
+        )
+        if joins:
+            previous.append(action)
+        else:
+            runs.append((index, [action]))
+    return runs
+
+
+def _stock_run_apply(
+    actor, device_id: str, start: int, run: list[FloorAction]
+) -> list[FloorActionResult]:
+    """A run of stock actions through ``stock_move_many``, in one transaction.
+
+    Each action gets the result it would get alone: its request is built and
+    checked as the single path does (permission first), refusals are set
+    aside one by one after the run, and a settled refusal is marked for all
+    at once. If the database stops answering, the whole run and the rest are
+    deferred (nothing of the run was written); an unexpected failure sends the
+    run down the single path, which sets the faulty action aside.
+    """
+    items = []
+    for action in run:
+        try:
+            _same_user(actor, action)
+            request = MOVEMENT_REQUESTS[action.type](
+                device_id, action, _PermissionFirst(actor, action.type)
+            )
+        except ApplicationError as error:
+            request = error  # stock_move_many reports it in its place
+        items.append((action.idempotency_key, request, MovementSource.SCANNER))
+    try:
+        with transaction.atomic():
+            moved = stock_move_many(actor=actor, items=items)
+            outcomes = [_RUN_STATUS.get(outcome.status) for outcome in moved]
+            actions_set_aside_settle(
+                [
+                    (action.idempotency_key, status)
+                    for action, status in zip(run, outcomes, strict=True)
+                    if status
+                ]
+            )
+    except (OperationalError, InterfaceError):
+        logger.exception("database unavailable while applying floor actions")
+        return [_deferred(index, action) for index, action in enumerate(run, start)]
+    except Exception:
+        logger.exception("unexpected error in a run of floor stock actions; applied one by one")
+        return _one_by_one(actor, device_id, start, run)
+    results = []
+    for index, (action, outcome) in enumerate(zip(run, moved, strict=True), start):
+        if outcome.status == "error":
+            error = outcome.error
+            results.append(
+                action_set_aside(actor, device_id, index, action, action.occurred_at, error)
+            )
+        else:
+            status = _RUN_STATUS[outcome.status]
+            results.append(
+                FloorActionResult(
+                    index, action.idempotency_key, action.type, status, movement=outcome.result
+                )
+            )
+    return results
+
+
+_RUN_STATUS = {"created": APPLIED, "replayed": REPLAYED}
+
+
+def _one_by_one(
+    actor, device_id: str, start: int, run: list[FloorAction]
+) -> list[FloorActionResult]:
+    results: list[FloorActionResult] = []
+    for index, action in enumerate(run, start):
+        if results and results[-1].status == DEFERRED:
+            results.append(_deferred(index, action))
+        else:
+            results.append(_apply_one(actor, device_id, index, action))
     return results
 
 
@@ -117,9 +222,14 @@ class _PermissionFirst:
             self.checked = True
 
 
-def _apply(actor, device_id: str, index: int, action: FloorAction) -> FloorActionResult:
+def _same_user(actor, action: FloorAction) -> None:
+    """An action taken by someone else on the device is refused (``FLR-012``)."""
     if action.user and actor is not None and action.user != actor.get_username():
         raise ApplicationError(errors.OTHER_USER, extra={"taken_by": action.user})
+
+
+def _apply(actor, device_id: str, index: int, action: FloorAction) -> FloorActionResult:
+    _same_user(actor, action)
     apply = _APPLY_BY_TYPE.get("transition" if action.type in TRANSITION_ACTIONS else action.type)
     if apply is None:
         raise ApplicationError(errors.UNKNOWN_ACTION, extra={"type": action.type})
@@ -185,27 +295,10 @@ def _apply_issue(
 def _apply_put_away(
     actor, device_id: str, index: int, action: FloorAction, permission: _PermissionFirst
 ) -> FloorActionResult:
-    missing = {
-        name: [str(errors.ACTION_INVALID.message)]
-        for name in PUT_AWAY_PLACES
-        if not getattr(action, name)
-    }
-    if missing:
-        permission.check()
-        raise ApplicationError(errors.ACTION_INVALID, fields=missing)
     movement = stock_move(
         actor=actor,
         idempotency_key=action.idempotency_key,
-        request=MovementRequest(
-            movement_type="put_away",
-            material=action.material,
-            location=action.location,
-            to_location=action.to_location,
-            quantity=_required_quantity(action, permission),
-            batch=action.batch,
-            occurred_at=action.occurred_at,
-            device_id=device_id,
-        ),
+        request=put_away_request(device_id, action, permission),
         source=MovementSource.SCANNER,
     )
     return FloorActionResult(

@@ -96,6 +96,17 @@ def action_set_aside_settle(action: FloorAction, status: str) -> None:
     ).update(resolved_at=timezone.now(), resolution=f"{status} later")
 
 
+def actions_set_aside_settle(settled: list[tuple[str, str]]) -> None:
+    """:func:`action_set_aside_settle` for many actions: (key, status) each; one
+    statement per status."""
+    now = timezone.now()
+    for status in sorted({status for _key, status in settled}):
+        keys = [key for key, of in settled if of == status]
+        FloorActionRejection.objects.filter(
+            idempotency_key__in=keys, resolved_at__isnull=True
+        ).update(resolved_at=now, resolution=f"{status} later")
+
+
 @transaction.atomic
 def floor_action_rejection_resolve(*, actor, rejection_id: int, resolution: str) -> None:
     """A supervisor closes a set-aside action (recovered by hand, or not needed)."""

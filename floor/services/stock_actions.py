@@ -1,8 +1,9 @@
 """A storekeeper's handheld actions: receive, transfer and count, queued offline.
 
 Each goes through ``inventory.services`` - :func:`stock_move` for a receipt or
-a transfer, :func:`count_line_scan_once` for a count - with the device's key
-and the time it was taken, so a replay changes nothing. A missing field is
+a transfer (``stock_move_many`` for a run of them in the queue, built with
+:data:`MOVEMENT_REQUESTS`), :func:`count_line_scan_once` for a count - with
+the device's key and the time it was taken, so a replay changes nothing. A missing field is
 refused (``FLR-``) only after the action's permission (``API-003``): someone
 without the right learns nothing about what the action names.
 """
@@ -17,6 +18,7 @@ from inventory.models import MovementSource
 from inventory.services import MovementRequest, count_line_scan_once, stock_move
 from mes.errors import ApplicationError
 
+PUT_AWAY_PLACES = ("material", "location", "to_location")
 # The fields each action cannot go without (besides a quantity).
 REQUIRED_FIELDS = {
     "receive": ("material", "location"),
@@ -49,12 +51,10 @@ def _moved(action: FloorAction, index: int, actor, request: MovementRequest) -> 
     return FloorActionResult(index, action.idempotency_key, action.type, status, movement=movement)
 
 
-def apply_receive(
-    actor, device_id: str, index: int, action: FloorAction, permission
-) -> FloorActionResult:
+def receive_request(device_id: str, action: FloorAction, permission) -> MovementRequest:
     """Goods received at the scanned location (with a batch and a supplier reference)."""
     quantity = _checked(action, permission)
-    request = MovementRequest(
+    return MovementRequest(
         movement_type="receipt",
         material=action.material,
         location=action.location,
@@ -64,15 +64,12 @@ def apply_receive(
         occurred_at=action.occurred_at,
         device_id=device_id,
     )
-    return _moved(action, index, actor, request)
 
 
-def apply_transfer(
-    actor, device_id: str, index: int, action: FloorAction, permission
-) -> FloorActionResult:
+def transfer_request(device_id: str, action: FloorAction, permission) -> MovementRequest:
     """Stock moved from one scanned location to another, its batch kept."""
     quantity = _checked(action, permission)
-    request = MovementRequest(
+    return MovementRequest(
         movement_type="transfer",
         material=action.material,
         location=action.location,
@@ -82,7 +79,44 @@ def apply_transfer(
         occurred_at=action.occurred_at,
         device_id=device_id,
     )
-    return _moved(action, index, actor, request)
+
+
+def put_away_request(device_id: str, action: FloorAction, permission) -> MovementRequest:
+    """Finished goods moved from where they wait for put-away into storage: the places
+    are checked first, then the quantity (each refusal names only its own fields)."""
+    missing = {
+        name: [str(errors.ACTION_INVALID.message)]
+        for name in PUT_AWAY_PLACES
+        if not getattr(action, name)
+    }
+    if action.quantity is None and not missing:
+        missing = {"quantity": [str(errors.ACTION_INVALID.message)]}
+    if missing:
+        permission.check()
+        raise ApplicationError(errors.ACTION_INVALID, fields=missing)
+    quantity = action.quantity
+    return MovementRequest(
+        movement_type="put_away",
+        material=action.material,
+        location=action.location,
+        to_location=action.to_location,
+        quantity=quantity,
+        batch=action.batch,
+        occurred_at=action.occurred_at,
+        device_id=device_id,
+    )
+
+
+def apply_receive(
+    actor, device_id: str, index: int, action: FloorAction, permission
+) -> FloorActionResult:
+    return _moved(action, index, actor, receive_request(device_id, action, permission))
+
+
+def apply_transfer(
+    actor, device_id: str, index: int, action: FloorAction, permission
+) -> FloorActionResult:
+    return _moved(action, index, actor, transfer_request(device_id, action, permission))
 
 
 def apply_count(
@@ -104,3 +138,10 @@ def apply_count(
 
 
 STOCK_APPLIERS = {"receive": apply_receive, "transfer": apply_transfer, "count": apply_count}
+# The actions that are plain stock movements, and their movement: a run of them in a
+# queue is applied together (``stock_move_many``).
+MOVEMENT_REQUESTS = {
+    "receive": receive_request,
+    "transfer": transfer_request,
+    "put_away": put_away_request,
+}

@@ -20,11 +20,13 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from integrations import errors, transports
 from integrations.models import InboundRecord, Node
 from inventory.services import (
+    BATCH_LIMIT,
     MovementRequest,
     batch_upsert,
     location_upsert,
     material_upsert,
     stock_move,
+    stock_move_many,
 )
 from mes.errors import ApplicationError
 from mes.incidents import incident_raise
@@ -54,18 +56,26 @@ def movement_source(node: Node) -> str:
     return node.kind if node.kind in (Node.Kind.ERP, Node.Kind.WMS) else "api"
 
 
+def _receipt_key(node: Node, external_id: str) -> str:
+    return f"{node.name}:purchase_receipt:{external_id}"
+
+
+def _receipt_request(record: dict, external_id: str) -> MovementRequest:
+    return MovementRequest(
+        movement_type="receipt",
+        material=str(record.get("material", "")),
+        location=str(record.get("location", "")),
+        batch=record.get("batch") or None,
+        quantity=_decimal(record.get("quantity"), "quantity"),
+        reference=str(record.get("reference") or external_id)[:100],
+    )
+
+
 def _apply_purchase_receipt(node: Node, record: dict) -> dict:
     result = stock_move(
         actor=None,
-        idempotency_key=f"{node.name}:purchase_receipt:{record['external_id']}",
-        request=MovementRequest(
-            movement_type="receipt",
-            material=str(record.get("material", "")),
-            location=str(record.get("location", "")),
-            batch=record.get("batch") or None,
-            quantity=_decimal(record.get("quantity"), "quantity"),
-            reference=str(record.get("reference") or record["external_id"])[:100],
-        ),
+        idempotency_key=_receipt_key(node, record["external_id"]),
+        request=_receipt_request(record, record["external_id"]),
         source=movement_source(node),
     )
     return {"movement_id": result.movement.pk}
@@ -132,45 +142,160 @@ def record_kinds(node: Node) -> list[str]:
 def inbound_records_apply(
     *, node: Node, kind: str, records: list[dict], now: datetime | None = None
 ) -> list[InboundItemResult]:
-    """Apply each record at most once (by external id), each in its own transaction."""
+    """Apply each record at most once (by external id); a bad record changes nothing.
+
+    Purchase receipts are applied set-based (:func:`_receipts_apply`), up to
+    ``BATCH_LIMIT`` records in one transaction; every other kind record by
+    record, each in its own transaction. The answer is the same either way.
+    """
     applier = INBOUND_APPLIERS.get(kind)
     if applier is None:
         raise ApplicationError(errors.UNKNOWN_RECORD_KIND, extra={"kind": kind})
-    results = []
-    for record in records:
-        external_id = record.get("external_id") if isinstance(record, dict) else None
-        if not isinstance(external_id, str | int) or not str(external_id).strip():
-            error = ApplicationError(errors.RECORD_INVALID, fields={"external_id": ["required"]})
-            results.append(InboundItemResult(None, "error", error=error.payload()))
-            continue
-        external_id = str(external_id)[:100]
-        record_key = external_id
-        if kind in MASTER_DATA_KINDS:
-            # Master data comes again when it changes: the same content applies once.
-            content = json.dumps(record, sort_keys=True, default=str).encode()
-            record_key = f"{external_id}#{hashlib.sha256(content).hexdigest()[:16]}"
-        existing = InboundRecord.objects.filter(
-            node=node, kind=kind, external_id=record_key
-        ).first()
-        if existing is not None:
-            results.append(InboundItemResult(external_id, "replayed", existing.result))
-            continue
-        try:
-            with transaction.atomic():
-                applied = applier(node, {**record, "external_id": external_id})
-                InboundRecord.objects.create(
-                    node=node, kind=kind, external_id=record_key, payload=record, result=applied
-                )
-        except ApplicationError as error:
-            results.append(InboundItemResult(external_id, "error", error=error.payload()))
-            continue
-        except IntegrityError:  # the same record arrived in parallel
-            results.append(InboundItemResult(external_id, "replayed"))
-            continue
-        results.append(InboundItemResult(external_id, "applied", applied))
+    if kind in SET_BASED_KINDS:
+        results = []
+        for start in range(0, len(records), BATCH_LIMIT):
+            results += _receipts_apply(node, kind, records[start : start + BATCH_LIMIT])
+    else:
+        results = [_record_apply(node, kind, applier, record) for record in records]
     if any(result.status != "error" for result in results):
         Node.objects.filter(pk=node.pk).update(last_inbound_success_at=now or timezone.now())
     return results
+
+
+def _external_id(record: Any) -> str | ApplicationError:
+    """The record's external id (at most 100 characters), or the error that it has none."""
+    external_id = record.get("external_id") if isinstance(record, dict) else None
+    if not isinstance(external_id, str | int) or not str(external_id).strip():
+        return ApplicationError(errors.RECORD_INVALID, fields={"external_id": ["required"]})
+    return str(external_id)[:100]
+
+
+def _record_key(kind: str, external_id: str, record: dict) -> str:
+    if kind in MASTER_DATA_KINDS:
+        # Master data comes again when it changes: the same content applies once.
+        content = json.dumps(record, sort_keys=True, default=str).encode()
+        return f"{external_id}#{hashlib.sha256(content).hexdigest()[:16]}"
+    return external_id
+
+
+def _record_apply(node: Node, kind: str, applier, record: Any) -> InboundItemResult:
+    """One record in its own transaction, unless it was applied before."""
+    external_id = _external_id(record)
+    if isinstance(external_id, ApplicationError):
+        return InboundItemResult(None, "error", error=external_id.payload())
+    record_key = _record_key(kind, external_id, record)
+    existing = InboundRecord.objects.filter(node=node, kind=kind, external_id=record_key).first()
+    if existing is not None:
+        return InboundItemResult(external_id, "replayed", existing.result)
+    try:
+        with transaction.atomic():
+            applied = applier(node, {**record, "external_id": external_id})
+            InboundRecord.objects.create(
+                node=node, kind=kind, external_id=record_key, payload=record, result=applied
+            )
+    except ApplicationError as error:
+        return InboundItemResult(external_id, "error", error=error.payload())
+    except IntegrityError:  # the same record arrived in parallel
+        return InboundItemResult(external_id, "replayed")
+    return InboundItemResult(external_id, "applied", applied)
+
+
+# --- Purchase receipts, set-based ---------------------------------------------------------
+SET_BASED_KINDS = frozenset({"purchase_receipts"})
+
+
+def _receipts_apply(node: Node, kind: str, records: list) -> list[InboundItemResult]:
+    """Purchase receipts as :func:`_record_apply` would apply them one by one, set-based.
+
+    Records applied before are answered from their inbound record (one query
+    for all). The new ones go through ``stock_move_many`` - one transaction
+    for the lot, their movement keys keeping each applied once - together
+    with their inbound records. A record whose external id came earlier in
+    the same request is answered after the lot: replayed if the first one
+    applied, otherwise tried on its own.
+    """
+    external_ids = [_external_id(record) for record in records]
+    known = dict(
+        InboundRecord.objects.filter(
+            node=node, kind=kind, external_id__in={i for i in external_ids if isinstance(i, str)}
+        ).values_list("external_id", "result")
+    )
+    results: list[InboundItemResult | None] = [None] * len(records)
+    first_of: dict[str, int] = {}
+    repeated: list[int] = []
+    batch: list[int] = []
+    for index, external_id in enumerate(external_ids):
+        if isinstance(external_id, ApplicationError):
+            results[index] = InboundItemResult(None, "error", error=external_id.payload())
+        elif external_id in known:
+            results[index] = InboundItemResult(external_id, "replayed", known[external_id])
+        elif external_id in first_of:
+            repeated.append(index)
+        else:
+            first_of[external_id] = index
+            batch.append(index)
+    _receipts_write(node, kind, records, external_ids, batch, results)
+    for index in repeated:
+        first = results[first_of[external_ids[index]]]
+        if first.status == "applied":
+            results[index] = InboundItemResult(first.external_id, "replayed", first.result)
+        else:
+            results[index] = _record_apply(node, kind, _apply_purchase_receipt, records[index])
+    return results
+
+
+def _receipts_write(node, kind, records, external_ids, batch: list[int], results: list) -> None:
+    """The receipts of ``batch`` (indexes) and their inbound records, in one transaction."""
+    items = []
+    for index in batch:
+        try:
+            request = _receipt_request(records[index], external_ids[index])
+        except ApplicationError as error:
+            request = error  # stock_move_many reports it in its place
+        items.append((_receipt_key(node, external_ids[index]), request, movement_source(node)))
+    if not items:
+        return
+    with transaction.atomic():
+        moved = stock_move_many(actor=None, items=items)
+        rows = []
+        for index, outcome in zip(batch, moved, strict=True):
+            if outcome.status == "error":
+                results[index] = InboundItemResult(
+                    external_ids[index], "error", error=outcome.error.payload()
+                )
+                continue
+            applied = {"movement_id": outcome.result.movement.pk}
+            results[index] = InboundItemResult(external_ids[index], "applied", applied)
+            rows.append(
+                InboundRecord(
+                    node=node,
+                    kind=kind,
+                    external_id=external_ids[index],
+                    payload=records[index],
+                    result=applied,
+                )
+            )
+        _inbound_records_create(rows, results)
+
+
+def _inbound_records_create(rows: list[InboundRecord], results: list) -> None:
+    """Store the inbound records in bulk; one that arrived meanwhile from a parallel
+    request (the unique index) is answered ``replayed``, as the item path does."""
+    try:
+        with transaction.atomic():
+            InboundRecord.objects.bulk_create(rows)
+        return
+    except IntegrityError:
+        pass
+    by_id = {result.external_id: result for result in results if result is not None}
+    for row in rows:
+        try:
+            with transaction.atomic():
+                row.pk = None
+                row.save(force_insert=True)
+        except IntegrityError:
+            result = by_id[row.external_id]
+            result.status, result.result = "replayed", None
 
 
 def node_pull(*, node_id: int) -> dict[str, int]:
