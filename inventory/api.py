@@ -28,6 +28,7 @@ from mes.fields import (
     StrictCharField,
     StrictModelSerializer,
 )
+from mes.pagination import CursorOrPageNumbers
 from mes.permissions import ModelPermissions, permission_required
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -380,12 +381,14 @@ class MovementPermissions(ModelPermissions):
 
 
 class MovementListCreateApi(generics.ListAPIView):
-    """GET: the ledger by movement, newest first. POST: one movement."""
+    """GET: the ledger by movement, newest first, in cursor pages (``?page=N`` still
+    answers page numbers). POST: one movement."""
 
     serializer_class = MovementOutputSerializer
     permission_classes = [MovementPermissions]
     queryset = StockMovement.objects.none()
     filter_backends = []
+    pagination_class = CursorOrPageNumbers
 
     def get_queryset(self):
         filters = MovementFilterSerializer(data=self.request.query_params)

@@ -302,6 +302,13 @@ class StockMovement(AppendOnlyModel):
         verbose_name = _("stock movement")
         verbose_name_plural = _("stock movements")
         ordering = ["-recorded_at", "-id"]
+        indexes = [
+            # A material's history and the movements list filtered by material, newest
+            # first without sorting them all (docs/inventory.md, "Indexes").
+            models.Index(
+                fields=["material", "-recorded_at", "-id"], name="stock_movement_material_recent"
+            )
+        ]
         # One permission per movement type (inventory.services.MOVEMENT_PERMISSIONS).
         permissions = [
             ("receive_stock", _("Can receive stock")),

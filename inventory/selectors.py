@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Subquery, Sum
 
 from inventory.models import (
     CountLine,
@@ -88,6 +88,10 @@ def pending_putaway_list() -> QuerySet[StockBalance]:
     )
 
 
+# Newest first; also the keyset of the movement pages.
+MOVEMENT_ORDERING = ("-recorded_at", "-id")
+
+
 def stock_movement_list(
     *,
     material: str = "",
@@ -103,7 +107,10 @@ def stock_movement_list(
         "material", "batch", "location", "to_location", "actor"
     ).prefetch_related("entries")
     if material:
-        movements = movements.filter(material__code=material)
+        # By id from a subquery, not a join on the code: PostgreSQL then walks the
+        # index stock_movement_material_recent (docs/inventory.md, "Indexes").
+        code = Material.objects.filter(code=material).values("pk")[:1]
+        movements = movements.filter(material=Subquery(code))
     if location:
         movements = movements.filter(Q(location__code=location) | Q(to_location__code=location))
     if movement_type:
@@ -116,7 +123,7 @@ def stock_movement_list(
         movements = movements.filter(occurred_at__gte=occurred_from)
     if occurred_to:
         movements = movements.filter(occurred_at__lt=occurred_to)
-    return movements.order_by("-recorded_at", "-id")
+    return movements.order_by(*MOVEMENT_ORDERING)
 
 
 def material_movement_list(*, material: Material) -> QuerySet[StockMovement]:
@@ -127,7 +134,7 @@ def material_movement_list(*, material: Material) -> QuerySet[StockMovement]:
     return (
         StockMovement.objects.filter(material=material)
         .select_related("material", "batch", "location", "to_location", "actor")
-        .order_by("-recorded_at", "-id")
+        .order_by(*MOVEMENT_ORDERING)
     )
 
 

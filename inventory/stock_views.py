@@ -11,7 +11,6 @@ is written then.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
@@ -28,6 +27,7 @@ from inventory.forms import (
 )
 from inventory.models import MovementSource, MovementType, StockMovement
 from mes.errors import ApplicationError
+from mes.pagination import CURSOR_PARAM, keyset_page
 from mes.permissions import may, page_permission_required
 
 VIEW = "inventory.view_stockbalance"
@@ -157,7 +157,12 @@ def movement_list(request: HttpRequest) -> HttpResponse:
             rows=movements.iterator(chunk_size=2000),
         )
     context = {
-        "page": Paginator(movements, PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": keyset_page(
+            movements,
+            cursor=request.GET.get(CURSOR_PARAM),
+            ordering=selectors.MOVEMENT_ORDERING,
+            size=PAGE_SIZE,
+        ),
         "filters": filters,
         "movement_types": MovementType.choices,
         "sources": MovementSource.choices,

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 
 from inventory import exports, selectors
 from inventory.models import Location, Material
+from mes.pagination import CURSOR_PARAM, keyset_page
 from mes.permissions import page_permission_required
 
 PAGE_SIZE = 50
@@ -96,7 +97,12 @@ def material_detail(request: HttpRequest, code: str) -> HttpResponse:
             columns=exports.MOVEMENT_COLUMNS,
             rows=movements.iterator(chunk_size=2000),
         )
-    history = Paginator(movements, PAGE_SIZE).get_page(request.GET.get("page"))
+    history = keyset_page(
+        movements,
+        cursor=request.GET.get(CURSOR_PARAM),
+        ordering=selectors.MOVEMENT_ORDERING,
+        size=PAGE_SIZE,
+    )
     context = {"material": material, "history": history}
     if not _wants_partial(request):
         balances = list(selectors.stock_balance_list(material=material.code))

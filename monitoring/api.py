@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mes.fields import StrictBooleanField
+from mes.pagination import CursorOrPageNumbers
 from mes.permissions import ModelPermissions, permission_required
 from monitoring import selectors, services
 from monitoring.kpis import flow_kpis, period_dates, period_of_days
@@ -69,9 +70,11 @@ class IncidentOutputSerializer(serializers.ModelSerializer):
 
 
 class IncidentListApi(generics.ListAPIView):
-    """Incidents, unresolved by default (``state=`` for all), A first, newest first."""
+    """Incidents, unresolved by default (``state=`` for all), newest first in cursor
+    pages (``?page=N``: A first, then newest, with a count)."""
 
     serializer_class = IncidentOutputSerializer
+    pagination_class = CursorOrPageNumbers
     permission_classes = [ModelPermissions]
     queryset = Incident.objects.none()  # for ModelPermissions; get_queryset is the selector
     filter_backends: list = []

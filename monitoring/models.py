@@ -118,6 +118,10 @@ class Incident(models.Model):
         verbose_name = _("incident")
         verbose_name_plural = _("incidents")
         ordering = ["-last_seen_at"]
+        indexes = [
+            # The incident board's ORDER BY (docs/monitoring.md, "Indexes").
+            models.Index(fields=["severity", "-last_seen_at", "-id"], name="incident_board_order")
+        ]
         permissions = [
             ("acknowledge_incident", _("Can acknowledge incidents")),
             ("resolve_incident", _("Can resolve incidents")),

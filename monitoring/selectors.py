@@ -5,17 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from monitoring.models import Incident, ProcessHeartbeat, ResourceSample
 
-SEVERITY_ORDER = Case(
-    When(severity="A", then=Value(0)),
-    When(severity="B", then=Value(1)),
-    default=Value(2),
-    output_field=IntegerField(),
-)
+# A first: the grades sort as letters, so the index incident_board_order serves the board.
+INCIDENT_BOARD_ORDERING = ("severity", "-last_seen_at", "-pk")
 
 
 def process_heartbeats() -> list[ProcessHeartbeat]:
@@ -52,9 +48,7 @@ def incident_list(
         incidents = incidents.filter(source__icontains=search) | incidents.filter(
             title__icontains=search
         )
-    return incidents.annotate(severity_rank=SEVERITY_ORDER).order_by(
-        "severity_rank", "-last_seen_at", "-pk"
-    )
+    return incidents.order_by(*INCIDENT_BOARD_ORDERING)
 
 
 def incident_counts() -> dict[str, dict[str, int]]:

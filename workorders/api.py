@@ -19,6 +19,7 @@ from mes.fields import (
     StrictCharField,
     StrictModelSerializer,
 )
+from mes.pagination import CursorOrPageNumbers
 from mes.permissions import ModelPermissions, may
 from workorders import selectors, services
 from workorders.models import WorkCenter, WorkOrder, WorkOrderEvent, WorkOrderOperation
@@ -140,9 +141,11 @@ class WorkOrderDetailOutputSerializer(WorkOrderOutputSerializer):
 
 
 class WorkOrderListCreateApi(generics.ListAPIView):
-    """GET: work orders with filters. POST: create one from the product's routing."""
+    """GET: work orders with filters, newest first in cursor pages (``?page=N``: by
+    priority and due date, with a count). POST: create one from the product's routing."""
 
     serializer_class = WorkOrderOutputSerializer
+    pagination_class = CursorOrPageNumbers
     permission_classes = [ModelPermissions]
     queryset = WorkOrder.objects.none()
     filter_backends = []

@@ -6,12 +6,14 @@ in ``workorders/transitions.py``); every change appends a ``WorkOrderEvent``.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db import models
-from django.db.models import Q
+from django.db.models import DateField, F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -176,6 +178,15 @@ class OperationState(models.TextChoices):
     RETURNED = "returned", _("Returned")
 
 
+# Orders without a due date come last on every database (NULLs sort first on SQLite).
+NO_DUE_DATE = date(9999, 12, 31)
+
+
+def due_date_sort_key() -> Coalesce:
+    """The due date the work order list sorts and pages by (see its index)."""
+    return Coalesce("due_date", Value(NO_DUE_DATE), output_field=DateField())
+
+
 class WorkOrder(models.Model):
     number = models.CharField(_("number"), max_length=32, unique=True)
     product = models.ForeignKey(
@@ -219,6 +230,12 @@ class WorkOrder(models.Model):
         verbose_name = _("work order")
         verbose_name_plural = _("work orders")
         ordering = ["priority", "due_date", "number"]
+        indexes = [
+            # The work order list's ORDER BY (docs/workorders.md, "Indexes").
+            models.Index(
+                F("priority"), due_date_sort_key(), F("number"), name="work_order_list_order"
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["source", "source_reference"],

@@ -27,6 +27,7 @@ from workorders.models import (
     WorkOrderEvent,
     WorkOrderOperation,
     WorkOrderState,
+    due_date_sort_key,
 )
 from workorders.staffing_selectors import (  # noqa: F401 - skills and rosters, re-exported
     MissingSkill,
@@ -50,6 +51,9 @@ from workorders.transitions import (
     allowed_from,
 )
 
+# The list's order (urgent first, then due, then number); also its keyset.
+WORK_ORDER_LIST_ORDERING = ("priority", "due_sort", "number")
+
 
 def work_order_list(
     *,
@@ -72,7 +76,7 @@ def work_order_list(
         orders = orders.filter(number__icontains=search) | orders.filter(
             product__code__icontains=search
         )
-    return orders.order_by("priority", "due_date", "number")
+    return orders.annotate(due_sort=due_date_sort_key()).order_by(*WORK_ORDER_LIST_ORDERING)
 
 
 def work_order_state_counts() -> dict[str, int]:

@@ -14,7 +14,6 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -25,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from inventory import selectors as inventory_selectors
 from mes.errors import ApplicationError
+from mes.pagination import CURSOR_PARAM, keyset_page
 from mes.permissions import may, page_permission_required
 from workorders import forms, selectors, services
 from workorders.errors import EDIT_INVALID
@@ -92,7 +92,13 @@ def work_order_list(request: HttpRequest) -> HttpResponse:
     filters = _list_filters(request.GET)
     orders = selectors.work_order_overview_list(**filters)
     context = {
-        "page": Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": keyset_page(
+            orders,
+            cursor=request.GET.get(CURSOR_PARAM),
+            ordering=selectors.WORK_ORDER_LIST_ORDERING,
+            size=PAGE_SIZE,
+        ),
+        "total": orders.count(),
         "filters": filters,
         "can_dispatch": may(request.user, DISPATCH),
     }

@@ -229,7 +229,7 @@ def test_recovered_movements_are_tagged_and_filterable(
     everything = storekeeper.get(url).content.decode()
     assert everything.count('class="tag recovered"') == 1
     only = storekeeper.get(url + "?recovered=1", **HTMX).content.decode()
-    assert "1 movement," in only and only.count("<tr>") == 2  # the header and the one row
+    assert only.count("<tr>") == 2  # the header and the one row
     history = storekeeper.get(reverse("inventory:material", args=[stocked.code])).content.decode()
     assert 'class="tag recovered"' in history
     export = storekeeper.get(url + "?recovered=1&format=csv").content.decode("utf-8-sig")

@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -210,11 +211,13 @@ def test_material_history_pages_by_htmx(planner_client, material, location, move
     monkeypatch.setattr(views, "PAGE_SIZE", 2)
     for number in range(5):
         move("receipt", material, location, 1, reference=f"REF-{number}")
-    response = planner_client.get(material_url(material.code), {"page": 2}, **HTMX)
+    first = planner_client.get(material_url(material.code), **HTMX).content.decode()
+    older = re.search(r'href="[^"]*\?cursor=([^"&]+)"[^>]*rel="next"', first).group(1)
+    response = planner_client.get(material_url(material.code), {"cursor": older}, **HTMX)
     html = response.content.decode()
     assert "<html" not in html
     assert "Master data" not in html
-    assert "Page 2 of 3" in html
+    assert 'rel="prev">Newer' in html and 'rel="next">Older' in html
     assert "REF-2" in html and "REF-1" in html
     assert "REF-4" not in html and "REF-0" not in html
     assert 'hx-target="#movement-history"' in html

@@ -1,0 +1,37 @@
+"""Quality pages read the same number of queries with N records as with 5N
+(tests/query_counts.py): the step templates and the check records."""
+
+import pytest
+from django.urls import reverse
+
+from quality.services import step_record_submit
+from tests.quality.conftest import BAD, GOOD
+from tests.query_counts import assert_constant_queries
+
+
+@pytest.mark.django_db
+def test_records_and_templates_read_a_constant_number_of_queries(
+    client, published, running, worker, director
+):
+    _template, attachment = published()
+
+    def records(orders):
+        for _ in range(orders):
+            operation = running()
+            for answers in (BAD, GOOD):
+                step_record_submit(
+                    actor=worker,
+                    operation_id=operation.pk,
+                    attachment_id=attachment.pk,
+                    answers=answers,
+                    device_id="phone-3",
+                )
+
+    records(1)
+    client.force_login(director)
+    urls = [
+        reverse("quality:records"),
+        reverse("quality:records") + f"?template={attachment.template_id}",
+        reverse("quality:list"),
+    ]
+    assert_constant_queries(client, urls, lambda: records(4))
