@@ -38,6 +38,7 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("monitoring/", include("monitoring.urls")),
     path("simulation/", include("simulation.urls")),
+    path("drills/", include("drills.urls")),
     path("releases/", include("releases.urls")),
     path("quality/", include("quality.urls")),
     path("", include("floor.urls")),  # /floor/ and /api/v1/floor/

@@ -8,12 +8,15 @@ import shutil
 import signal
 import time
 
+from django.conf import settings
 from django.db import connection
 
 from drills.console import drill_log as log
 from drills.cpu import CpuMeter
+from drills.load.dataset import seed_from_dataset
 from drills.load.files import RunFiles
 from drills.load.integrity import integrity_check
+from drills.load.limits import find_limits, stack_config
 from drills.load.results import (
     budgets,
     judge,
@@ -39,6 +42,8 @@ def exercise(options, report: dict, files: RunFiles) -> None:
             shutil.copyfile(options.fixture, files.fixture)
         else:
             base_url = start_own_stack(options, stack, files)
+            sampler.watch(stack.server.process.pid, stack.worker.pid)
+        report["sampling_started"] = time.time()
         sampler.start()
         load(options, report, base_url, stack, files, sampler)
     finally:
@@ -52,7 +57,8 @@ def exercise(options, report: dict, files: RunFiles) -> None:
 
 def start_own_stack(options, stack: Stack, files: RunFiles) -> str:
     """Seed the traffic's data, start the stack on it; returns the web app's URL."""
-    files.fixture.write_text(json.dumps(seed(options)))
+    fixture = seed_from_dataset(options) if options.dataset else seed(options)
+    files.fixture.write_text(json.dumps(fixture))
     connection.close()
     stack.start_fakes()
     point_nodes_at(stack.fakes)
@@ -88,7 +94,7 @@ def load(options, report: dict, base_url: str, stack, files: RunFiles, sampler) 
 def read_results(options, report: dict, files: RunFiles) -> None:
     """Locust's statistics, the resources, the integrity check and the verdict."""
     report["endpoints"], report["total"] = read_stats(files.csv_prefix)
-    report["history"] = read_history(files.csv_prefix)
+    report["history"] = read_history(files.csv_prefix, report.get("sampling_started"))
     report["ramp_up"] = ramp_up_summary(report["history"], options.users)
     report["failures"] = read_failures(files.csv_prefix)
     report["resources"] = resource_peaks(report["samples"])
@@ -97,3 +103,5 @@ def read_results(options, report: dict, files: RunFiles) -> None:
     report["verdict"] = judge(
         report["endpoints"], report["total"], report["integrity"], report["budgets"]
     )
+    report["stack"] = stack_config(options, settings.DATABASES["default"].get("CONN_MAX_AGE"))
+    report["warnings"] = find_limits(report, report["stack"])

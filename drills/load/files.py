@@ -13,14 +13,18 @@ class RunFiles:
     out_dir: Path  # the results, kept: Locust's CSV files, the report, the logs
     work: Path  # removed after the run: the fixture and the keys log
     stamp: str  # the run's time, in the names of its results
+    report_path: Path | None = None  # --report; else drill-<stamp>.json in out_dir
 
     @classmethod
-    def create(cls, out_dir: Path) -> RunFiles:
+    def create(cls, out_dir: Path, report_path: Path | None = None) -> RunFiles:
         out_dir.mkdir(parents=True, exist_ok=True)
+        if report_path is not None:
+            report_path.parent.mkdir(parents=True, exist_ok=True)
         return cls(
             out_dir=out_dir,
             work=Path(tempfile.mkdtemp(prefix="mes-drill-run-")),
             stamp=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
+            report_path=report_path,
         )
 
     @property
@@ -39,4 +43,4 @@ class RunFiles:
 
     @property
     def report(self) -> Path:
-        return self.out_dir / f"drill-{self.stamp}.json"
+        return self.report_path or self.out_dir / f"drill-{self.stamp}.json"

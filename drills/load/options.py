@@ -30,6 +30,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "no integrity check)",
     )
     parser.add_argument("--fixture", default="", help="locustfile fixture JSON for --target")
+    parser.add_argument(
+        "--dataset",
+        default="",
+        help="a JSON file made by 'manage.py export_drill_dataset --anonymize' (the plant's "
+        "own data) to load instead of the demo data; the traffic drives its users, materials, "
+        "locations and work orders (drills/load/dataset.py). Sample: "
+        "drills/samples/demo-anonymized.json",
+    )
     parser.add_argument("--web-workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery concurrency")
@@ -39,6 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db-name", default="mes_drill", help="dropped and recreated each run")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7")
     parser.add_argument("--out", default=str(ROOT / "benchmarks-out"), help="folder for results")
+    parser.add_argument(
+        "--report",
+        default="",
+        help="the report's JSON file (default: OUT/drill-<time>.json; the HTML next to it)",
+    )
 
 
 def parse_options(argv: list[str]) -> argparse.Namespace:

@@ -47,6 +47,7 @@ def read_stats(csv_prefix: Path) -> tuple[list[dict], dict]:
                 "p95_ms": _number(row["95%"]),
                 "p99_ms": _number(row["99%"]),
                 "max_ms": round(_number(row["Max Response Time"]), 1),
+                "mean_ms": round(_number(row["Average Response Time"]), 1),
             }
             entry["error_rate"] = round(entry["failures"] / count, 5) if count else 0.0
             if row["Name"] == "Aggregated":
@@ -56,24 +57,34 @@ def read_stats(csv_prefix: Path) -> tuple[list[dict], dict]:
     return rows, total
 
 
-def read_history(csv_prefix: Path) -> list[dict]:
+def read_history(csv_prefix: Path, origin: float | None = None) -> list[dict]:
+    """Locust's row per second for all requests: percentiles of the last seconds, the rate,
+    the errors.
+
+    ``t`` counts from ``origin`` (a Unix time: the sampler's start, so the curves of
+    the load and of the machine share their time axis), else from the first row."""
     path = Path(f"{csv_prefix}_stats_history.csv")
     if not path.exists():
         return []
-    history, first = [], None
+    history = []
     with path.open(newline="") as handle:
         for row in csv.DictReader(handle):
             if row["Name"] != "Aggregated":
                 continue
             stamp = int(row["Timestamp"])
-            first = first if first is not None else stamp
+            origin = origin if origin is not None else stamp
+            rps = _number(row["Requests/s"])
+            failures = _number(row["Failures/s"])
             history.append(
                 {
-                    "t": stamp - first,
+                    "t": round(stamp - origin, 1),
                     "users": int(_number(row["User Count"])),
-                    "rps": _number(row["Requests/s"]),
+                    "rps": rps,
+                    "p50_ms": _number(row["50%"]),
                     "p95_ms": _number(row["95%"]),
-                    "failures_s": _number(row["Failures/s"]),
+                    "p99_ms": _number(row["99%"]),
+                    "failures_s": failures,
+                    "error_rate": round(failures / rps, 5) if rps else 0.0,
                 }
             )
     return history
@@ -106,7 +117,7 @@ def read_failures(csv_prefix: Path) -> list[dict]:
 
 def resource_peaks(samples: list[dict]) -> dict:
     def peak(name: str) -> float | None:
-        values = [s[name] for s in samples if name in s]
+        values = [s[name] for s in samples if s.get(name) is not None]
         return max(values) if values else None
 
     cpu = [s["cpu_percent"] for s in samples]
@@ -118,8 +129,26 @@ def resource_peaks(samples: list[dict]) -> dict:
         "disk_read_mb_s_max": peak("disk_read_mb_s"),
         "disk_used_percent_max": peak("disk_used_percent"),
         "db_connections_max": peak("db_connections"),
+        "db_active_max": peak("db_active"),
         "db_connections_all_max": peak("db_connections_all"),
+        "db_max_connections": peak("db_max_connections"),
+        "queue_depth_max": peak("queue_depth"),
+        "processes": process_summary(samples),
     }
+
+
+def process_summary(samples: list[dict]) -> dict[str, dict]:
+    """Per process: mean and peak CPU (% of one core), peak memory (MB)."""
+    summary: dict[str, dict] = {}
+    for name in sorted({n for s in samples for n in s.get("proc_cpu", {})}):
+        cpu = [s["proc_cpu"][name] for s in samples if name in s.get("proc_cpu", {})]
+        rss = [s["proc_rss_mb"][name] for s in samples if name in s.get("proc_rss_mb", {})]
+        summary[name] = {
+            "cpu_mean": round(sum(cpu) / len(cpu), 1),
+            "cpu_max": max(cpu),
+            "rss_mb_max": max(rss) if rss else None,
+        }
+    return summary
 
 
 def budgets() -> dict:
@@ -127,12 +156,18 @@ def budgets() -> dict:
 
 
 def judge(endpoints: list[dict], total: dict, integrity: dict | None, limits: dict) -> dict:
+    """PASS when every check passes. Each check has an English line (``check``,
+    ``got``) and its parts (``kind``, ``name``, ``limit``, ``value``) for the pages."""
     checks = []
     for entry in endpoints:
         limit = {"page": limits["page_p95_ms"], "scan": limits["scan_p95_ms"]}.get(entry["kind"])
         if limit is not None and entry["requests"]:
             checks.append(
                 {
+                    "kind": "p95",
+                    "name": entry["name"],
+                    "limit": limit,
+                    "value": entry["p95_ms"],
                     "check": f"p95 {entry['name']} < {limit:.0f} ms",
                     "got": f"{entry['p95_ms']:.0f} ms",
                     "pass": entry["p95_ms"] < limit,
@@ -141,6 +176,10 @@ def judge(endpoints: list[dict], total: dict, integrity: dict | None, limits: di
     rate = total.get("error_rate", 1.0) if total else 1.0
     checks.append(
         {
+            "kind": "error_rate",
+            "name": "",
+            "limit": limits["error_rate"],
+            "value": rate,
             "check": f"error rate < {limits['error_rate']:.2%}",
             "got": f"{rate:.3%} ({total.get('failures', 0)} of {total.get('requests', 0)})",
             "pass": bool(total) and rate < limits["error_rate"],
@@ -149,6 +188,10 @@ def judge(endpoints: list[dict], total: dict, integrity: dict | None, limits: di
     if integrity is not None:
         checks.append(
             {
+                "kind": "integrity",
+                "name": "",
+                "limit": 0,
+                "value": integrity["problems"] + integrity["ledger_drift"],
                 "check": "nothing lost: ledger = balances, each scan applied exactly once",
                 "got": (
                     f"{integrity['applied_once']} applied once, "

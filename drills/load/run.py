@@ -24,7 +24,7 @@ from drills.provenance import code_version
 
 
 def run(options, command: str = "python manage.py drill") -> dict:
-    files = RunFiles.create(Path(options.out))
+    files = RunFiles.create(Path(options.out), Path(options.report) if options.report else None)
     report: dict = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command,
@@ -34,11 +34,13 @@ def run(options, command: str = "python manage.py drill") -> dict:
     }
     args = server_args(options)
     if not options.target:
-        log(f"database {options.db_name}: drop, create, migrate, demo data")
+        data = f"the dataset {options.dataset}" if options.dataset else "demo data"
+        log(f"database {options.db_name}: drop, create, migrate, {data}")
         reset_database(args)
         migrate(args)
+        load = ["loaddata", options.dataset] if options.dataset else ["demo_data"]
         subprocess.run(
-            [sys.executable, "manage.py", "demo_data"],
+            [sys.executable, "manage.py", *load],
             cwd=ROOT,
             env=server_environment(args),
             check=True,

@@ -110,6 +110,7 @@ def url_for(name: str) -> str:
         "integrations:masterdata_preview": "integrations.MasterDataUpload",
         "integrations:masterdata_apply": "integrations.MasterDataUpload",
         "simulation:scenario": "simulation.Scenario",
+        "drills:run": "drills.DrillRun",
         **{
             f"quality:{page}": "quality.StepTemplate"
             for page in ("editor", "field_add", "field_remove", "field_order", "publish", "attach")

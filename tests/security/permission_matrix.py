@@ -160,6 +160,8 @@ MATRIX: dict[str, tuple[str, str]] = {
     "api_token_create": ("POST", "PWTSM-"),
     "api_token_revoke": ("POST", "PWTSM-"),
     "api_tokens": ("GET", "PWTSM-"),
+    "drills:run": ("GET", "P-TS--"),
+    "drills:runs": ("GET", "P-TS--"),
     "api-docs": ("GET", "PWTSMA"),
     "api-schema": ("GET", "PWTSMA"),
     "api:batch-detail": ("GET", "PWTSM-"),

@@ -14,6 +14,7 @@ APP_DEMO_MODULES = [
     "integrations.demo",
     "monitoring.demo",
     "simulation.demo",
+    "drills.demo",
 ]
 
 
