@@ -8,7 +8,7 @@ MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 export HOST ?= 127.0.0.1
 export PORT ?= 8000
 
-.PHONY: release rollback-compose run test install messages lint format bench bench-reconciliation drill fault-drill clean
+.PHONY: release rollback-compose run test install messages lint format bench bench-reconciliation bench-scale drill fault-drill clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)" % sys.version.split()[0])'
@@ -80,6 +80,13 @@ bench: install
 # (127.0.0.1:5432; not part of `make test`). RECON_BENCH_ARGS="--rows 100000" for a short run.
 bench-reconciliation: install
 	$(BIN)/python -m tests.bench.bench_reconciliation $(RECON_BENCH_ARGS)
+
+# Plant-scale pages: two years of a mid-size plant (manage.py seed_plant) built once into
+# PostgreSQL mes_scale (127.0.0.1:5432), then every planner page, the floor queue, the main
+# list APIs and the reports timed through gunicorn (not part of `make test`; see
+# docs/benchmarks.md). SCALE_BENCH_ARGS="--reuse" keeps a database built with the same arguments.
+bench-scale: install
+	$(BIN)/python -m tests.bench.bench_scale $(SCALE_BENCH_ARGS)
 
 # Load drill: 200 users for 120 s against gunicorn + worker on PostgreSQL and Redis db 7
 # (not part of `make test`); see docs/benchmarks.md. DRILL_ARGS overrides, e.g. --duration 60.
