@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from planning import selectors
 from planning.conflicts import PlanContext, PlannedOperation, plan_conflicts
-from planning.materials import material_readiness
+from planning.materials import readiness_in_turn
 from planning.plan_input import PlanInput, build_calendars, due_moment
 from planning.scheduler.calendar import to_minutes
 
@@ -59,6 +59,7 @@ class BoardInput:
     operations: list  # open operations in order and sequence order
     eligible: dict[int, set[int]]
     rows: dict[int, tuple[int, int | None, int | None, bool]]  # operation id -> plan row
+    work_center_id: int | None = None  # the one work center shown (its queue), or all
 
 
 def _moment(value: int | None, origin: datetime) -> str | None:
@@ -83,14 +84,25 @@ def _saved_row(op, origin: datetime) -> tuple[int, int | None, int | None, bool]
     )
 
 
-def board_state(*, now: datetime | None = None) -> BoardState:
-    """The saved plan with its conflicts (``planning.conflicts.CHECKS``)."""
+def board_state(*, now: datetime | None = None, work_center_id: int | None = None) -> BoardState:
+    """The saved plan with its conflicts (``planning.conflicts.CHECKS``).
+
+    With ``work_center_id``, only that work center's queue: its operations' items and
+    conflicts, its overloads and its orders' shortages, exactly as the whole board has
+    them, built from its orders' open operations alone (their other operations are read
+    for the predecessor and due-date checks, but get no item)."""
     origin = (now or timezone.now()).replace(second=0, microsecond=0)
     work_centers = selectors.planning_work_centers()
+    if work_center_id is not None:
+        operations = selectors.queue_operations(work_center_id)
+    else:
+        operations = selectors.open_operations()
+    operations = list(operations.order_by("work_order_id", "sequence"))
     centers = build_calendars(origin, work_centers, selectors.calendar_exceptions())
-    operations = list(selectors.open_operations().order_by("work_order_id", "sequence"))
     rows = {op.pk: _saved_row(op, origin) for op in operations if selectors.has_plan(op)}
-    board = BoardInput(origin, work_centers, centers, operations, _eligible(operations), rows)
+    board = BoardInput(
+        origin, work_centers, centers, operations, _eligible(operations), rows, work_center_id
+    )
     return _state(board, selectors.plan_version())
 
 
@@ -116,8 +128,10 @@ def board_state_after(
 
 def _state(board: BoardInput, version: int) -> BoardState:
     origin, operations = board.origin, board.operations
-    orders = {op.work_order_id: op.work_order for op in operations}
-    readiness = material_readiness(list(orders.values()))
+    shown = board.work_center_id
+    readiness = readiness_in_turn(
+        {op.work_order_id for op in operations if shown is None or _center(op, board) == shown}
+    )
     planned: dict[int, PlannedOperation] = {}
     previous = None
     for op in operations:
@@ -144,7 +158,11 @@ def _state(board: BoardInput, version: int) -> BoardState:
     ctx = PlanContext(origin=origin, operations=planned, centers=board.centers, short_orders=short)
     conflicts = plan_conflicts(ctx)
     pinned = {op_id for op_id, row in board.rows.items() if row[3]}
+    if shown is not None:
+        operations = [op for op in operations if planned[op.pk].work_center_id == shown]
     items = _items(operations, planned, conflicts, short, origin, pinned)
+    if shown is not None:
+        conflicts = [c for c in conflicts if _concerns(c, shown, planned, short)]
     return BoardState(
         version=version,
         origin=origin,
@@ -160,6 +178,21 @@ def _state(board: BoardInput, version: int) -> BoardState:
             if r.short
         },
     )
+
+
+def _center(op, board: BoardInput) -> int:
+    row = board.rows.get(op.pk)
+    return row[0] if row else op.work_center_id
+
+
+def _concerns(conflict, center_id: int, planned: dict, short: dict) -> bool:
+    """Whether a conflict belongs to the one work center shown: one of its operations,
+    its own overload, or a shortage of an order it works on."""
+    if conflict.operation_id is not None:
+        return planned[conflict.operation_id].work_center_id == center_id
+    if conflict.order_id is not None:
+        return conflict.order_id in short
+    return conflict.work_center_id == center_id
 
 
 def _eligible(operations) -> dict[int, set[int]]:

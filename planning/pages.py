@@ -11,7 +11,7 @@ from mes.permissions import may
 from planning.board import BoardState
 from planning.conflicts import KIND_LABELS
 from planning.materials import material_readiness
-from planning.selectors import has_plan, operation_sequence
+from planning.selectors import has_plan, operation_sequence, planned_work_center_id
 from workorders.models import Team, WorkCenter, WorkOrder, WorkOrderState
 from workorders.selectors import operation_queue
 
@@ -53,10 +53,13 @@ def _short_rows(state: BoardState) -> list[dict]:
     ]
 
 
-def queue_context(request, state: BoardState) -> dict:
-    ranks = operation_sequence()
+def queue_context(request, state: BoardState, work_center_id: int | None = None) -> dict:
+    """One column per work center, or the one asked for (``state`` then holds its items)."""
+    ranks = operation_sequence(None if work_center_id is None else [work_center_id])
     columns = []
     for wc in state.work_centers:
+        if work_center_id is not None and wc.pk != work_center_id:
+            continue
         items = sorted(
             (item for item in state.items if item["work_center"] == wc.pk),
             key=lambda item: ranks.get(item["id"], 10**9),
@@ -68,6 +71,7 @@ def queue_context(request, state: BoardState) -> dict:
         "work_centers": state.work_centers,
         "can_plan": may(request.user, PLAN),
         "conflict_counts": _conflict_counts(state),
+        "shown_work_center": work_center_id,
     }
 
 
@@ -132,7 +136,8 @@ def assign_context(user) -> dict:
         .exclude(work_order__state__in=[WorkOrderState.CLOSED, WorkOrderState.CANCELLED])
         .distinct()
     )
-    ranks = operation_sequence()
+    operations = list(operations.select_related("plan"))
+    ranks = operation_sequence({planned_work_center_id(op) for op in operations})
     ordered = sorted(
         operations, key=lambda op: (op.work_center.code, ranks.get(op.pk, 10**9), op.pk)
     )

@@ -20,7 +20,6 @@ from planning.models import (
 )
 from workorders.models import (
     OperationState,
-    Routing,
     WorkCenter,
     WorkOrder,
     WorkOrderOperation,
@@ -151,16 +150,23 @@ def plannable_orders() -> QuerySet[WorkOrder]:
 
 def routing_alternatives(operations) -> dict[tuple[int, int], set[int]]:
     """(product id, sequence) -> alternative work centers, from the products' default
-    routings (an order's operations are copies of its product's routing)."""
+    routings (an order's operations are copies of its product's routing). One query
+    of the eligible rows alone: no routing or routing operation is built."""
     products = {op.work_order.product_id for op in operations}
-    routing_ops = {
-        ro.pk: (routing.product_id, ro.sequence)
-        for routing in Routing.objects.filter(
-            product_id__in=products, is_default=True
-        ).prefetch_related("operations")
-        for ro in routing.operations.all()
-    }
-    return {
-        routing_ops[routing_op_id]: centers
-        for routing_op_id, centers in eligible_work_centers(routing_ops).items()
-    }
+    rows = EligibleWorkCenter.objects.filter(
+        routing_operation__routing__product_id__in=products,
+        routing_operation__routing__is_default=True,
+    ).values_list(
+        "routing_operation__routing__product_id", "routing_operation__sequence", "work_center_id"
+    )
+    alternatives: dict[tuple[int, int], set[int]] = {}
+    for product_id, sequence, work_center_id in rows:
+        alternatives.setdefault((product_id, sequence), set()).add(work_center_id)
+    return alternatives
+
+
+def queue_operations(work_center_id: int) -> QuerySet[WorkOrderOperation]:
+    """The open operations of the orders that have one planned (or routed) at the work
+    center: its queue plus what its checks need (predecessors, the orders' last ends)."""
+    orders = open_operations([work_center_id]).values("work_order_id")
+    return open_operations().filter(work_order_id__in=orders)

@@ -119,8 +119,13 @@ def _moved_json(request: HttpRequest) -> JsonResponse:
 @page_permission_required(VIEW)
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    """One column per work center in queue order; the floor's "my queue" follows it."""
-    context = pages.queue_context(request, board_state())
+    """One column per work center in queue order (``?work_center=<id>``: that one only);
+    the floor's "my queue" follows it."""
+    try:
+        shown = _shown(request)
+    except ApplicationError as error:
+        return HttpResponse(f"{error.code}: {error.message}", status=error.error.http_status)
+    context = _queue_context(request, shown)
     template = "planning/_queue.html" if request.htmx else "planning/queue.html"
     return render(request, template, context)
 
@@ -130,6 +135,10 @@ def queue(request: HttpRequest) -> HttpResponse:
 def resequence(request: HttpRequest) -> HttpResponse:
     """A drop in the queue view (the whole column's new order) or one of its buttons."""
     status = 200
+    try:
+        shown = _shown(request)
+    except ApplicationError as error:
+        return HttpResponse(f"{error.code}: {error.message}", status=error.error.http_status)
     try:
         if request.POST.get("step"):
             work_center = request.POST.get("work_center")
@@ -150,8 +159,22 @@ def resequence(request: HttpRequest) -> HttpResponse:
     except ApplicationError as error:
         status = error.error.http_status
         messages.error(request, f"{error.code}: {error.message}")
-    context = pages.queue_context(request, board_state())
+    context = _queue_context(request, shown)
     return render(request, "planning/_queue.html", context, status=status)
+
+
+def _shown(request: HttpRequest) -> int | None:
+    """The one work center whose queue is asked for (``?work_center=<id>``), or None."""
+    shown = request.GET.get("work_center")
+    return _int(shown, "work_center") if shown else None
+
+
+def _queue_context(request: HttpRequest, work_center_id: int | None) -> dict:
+    """The queue view's columns, of the one work center asked for or of all."""
+    state = board_state(work_center_id=work_center_id)
+    if work_center_id is not None and work_center_id not in {wc.pk for wc in state.work_centers}:
+        raise Http404
+    return pages.queue_context(request, state, work_center_id)
 
 
 @page_permission_required(VIEW, PLAN)
