@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, Sum, Window
 from django.utils import timezone
 
 from integrations.models import ReconciliationRun
@@ -194,6 +194,13 @@ def today_output(*, today: date) -> TodayOutput:
     )
 
 
+def materials_short() -> tuple[list[Material], int]:
+    """The first materials below safety stock and how many there are, in one query
+    (the count rides on each row as a window): the sum over all balances is read once."""
+    rows = list(material_below_safety_stock_list().annotate(short_count=Window(Count("pk")))[:ROWS])
+    return rows, rows[0].short_count if rows else 0
+
+
 def last_reconciliation() -> Reconciliation | None:
     """The newest run and its differences by repair state (two queries)."""
     run = ReconciliationRun.objects.order_by("-started_at", "-pk").first()
@@ -219,8 +226,7 @@ def home_dashboard(*, user, now: datetime | None = None) -> HomeDashboard:
             1 for stall in stalls if stall.reason == StallReason.WAITING_MATERIAL
         )
         if may(user, VIEW_MATERIALS):
-            short = material_below_safety_stock_list()
-            home.materials, home.material_count = list(short[:ROWS]), short.count()
+            home.materials, home.material_count = materials_short()
     elif may(user, OPERATE):
         home.queue = operation_queue(user=user).count()
     if may(user, VIEW_RECONCILIATION):

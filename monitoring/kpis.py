@@ -35,7 +35,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
@@ -43,7 +43,7 @@ from django.utils.translation import gettext_lazy as _
 from mes.errors import ApplicationError
 from monitoring.errors import PERIOD_INVALID
 from monitoring.models import Incident
-from workorders.models import OperationState, WorkCenter, WorkOrder, WorkOrderEvent
+from workorders.models import OperationState, WorkCenter, WorkOrderEvent, WorkOrderOperation
 
 WAITING = {OperationState.READY, OperationState.ACCEPTED}
 IN_HAND = [
@@ -203,46 +203,76 @@ class FlowFigures:
         return self.completed_on_time / self.completed_with_due_date * 100
 
 
-def _operation_events(window: Period) -> dict[int, list[WorkOrderEvent]]:
-    """Events (before ``window.end``) of every operation that can count in ``window``."""
-    touched = WorkOrderEvent.objects.filter(
-        operation__isnull=False, occurred_at__gte=window.start
-    ).values("operation_id")
-    events = (
-        WorkOrderEvent.objects.filter(occurred_at__lt=window.end, operation__isnull=False)
-        .filter(Q(operation_id__in=touched) | Q(operation__state__in=IN_HAND))
-        .select_related("operation")
-        .only("operation_id", "operation__work_center_id", "to_state", "occurred_at")
-        .order_by("operation_id", "occurred_at", "id")
+def _operation_events(window: Period) -> dict[int, list[tuple[int, str, datetime]]]:
+    """Events (before ``window.end``) of every operation that can count in ``window``:
+    ``(work center id, to_state, occurred_at)`` per operation, in order.
+
+    The operations are those with an event since ``window.start`` or still in hand,
+    chosen in SQL (one query; plain rows, no model objects)."""
+    touched = (
+        WorkOrderEvent.objects.filter(operation__isnull=False, occurred_at__gte=window.start)
+        .values("operation_id")
+        .order_by()
     )
-    by_operation: dict[int, list[WorkOrderEvent]] = defaultdict(list)
-    for event in events:
-        by_operation[event.operation_id].append(event)
+    in_hand = WorkOrderOperation.objects.filter(state__in=IN_HAND).values("pk").order_by()
+    events = (
+        WorkOrderEvent.objects.filter(
+            occurred_at__lt=window.end, operation_id__in=touched.union(in_hand)
+        )
+        .order_by("operation_id", "occurred_at", "id")
+        .values_list("operation_id", "operation__work_center_id", "to_state", "occurred_at")
+    )
+    by_operation: dict[int, list[tuple[int, str, datetime]]] = defaultdict(list)
+    for operation_id, work_center_id, to_state, occurred_at in events:
+        by_operation[operation_id].append((work_center_id, to_state, occurred_at))
     return by_operation
+
+
+def _count_operations(periods: list[Period], figures: list[FlowFigures], window, now) -> None:
+    """Waits and running time of the operations, into ``figures``."""
+    for operation_events in _operation_events(window).values():
+        wait_started: datetime | None = None
+        for index, (work_center_id, to_state, occurred_at) in enumerate(operation_events):
+            if to_state == OperationState.RUNNING:
+                following = index + 1 < len(operation_events)
+                end = operation_events[index + 1][2] if following else now
+                for period, figure in zip(periods, figures, strict=True):
+                    span = period.overlap(occurred_at, min(end, now))
+                    figure.running_seconds[work_center_id] += span.total_seconds()
+                if wait_started is not None:
+                    for period, figure in zip(periods, figures, strict=True):
+                        if period.contains(occurred_at):
+                            figure.waits.append((occurred_at - wait_started).total_seconds())
+                    wait_started = None
+            elif to_state in WAITING:
+                if wait_started is None:
+                    wait_started = occurred_at
+            else:
+                wait_started = None
+
+
+def first_completions(window: Period) -> list[tuple[int, datetime, date | None]]:
+    """``(work order id, first completion, due date)`` of the orders whose first
+    ``complete`` event falls in ``window`` (one query, grouped in SQL: only the orders
+    completed in the window are read, and their earlier completions)."""
+    completes = WorkOrderEvent.objects.filter(operation__isnull=True, transition="complete")
+    in_window = completes.filter(occurred_at__gte=window.start, occurred_at__lt=window.end).values(
+        "work_order_id"
+    )
+    return list(
+        completes.filter(occurred_at__lt=window.end, work_order_id__in=in_window)
+        .values("work_order_id", "work_order__due_date")
+        .annotate(first=Min("occurred_at"))
+        .filter(first__gte=window.start)
+        .order_by()
+        .values_list("work_order_id", "first", "work_order__due_date")
+    )
 
 
 def _flow(periods: list[Period], now: datetime) -> list[FlowFigures]:
     window = Period(min(p.start for p in periods), max(p.end for p in periods))
     figures = [FlowFigures() for _ in periods]
-    for operation_events in _operation_events(window).values():
-        work_center_id = operation_events[0].operation.work_center_id
-        wait_started: datetime | None = None
-        for event, following in zip(operation_events, [*operation_events[1:], None], strict=True):
-            if event.to_state == OperationState.RUNNING:
-                end = following.occurred_at if following is not None else now
-                for period, figure in zip(periods, figures, strict=True):
-                    span = period.overlap(event.occurred_at, min(end, now))
-                    figure.running_seconds[work_center_id] += span.total_seconds()
-                if wait_started is not None:
-                    for period, figure in zip(periods, figures, strict=True):
-                        if period.contains(event.occurred_at):
-                            figure.waits.append((event.occurred_at - wait_started).total_seconds())
-                    wait_started = None
-            elif event.to_state in WAITING:
-                if wait_started is None:
-                    wait_started = event.occurred_at
-            else:
-                wait_started = None
+    _count_operations(periods, figures, window, now)
 
     for period, figure in zip(periods, figures, strict=True):
         incidents = Incident.objects.filter(
@@ -253,24 +283,11 @@ def _flow(periods: list[Period], now: datetime) -> list[FlowFigures]:
             if acknowledged is not None:
                 figure.response_seconds.append((acknowledged - opened).total_seconds())
 
-    first_completion: dict[int, datetime] = {}
-    for order_id, occurred_at in (
-        WorkOrderEvent.objects.filter(
-            operation__isnull=True, transition="complete", occurred_at__lt=window.end
-        )
-        .order_by("occurred_at", "id")
-        .values_list("work_order_id", "occurred_at")
-    ):
-        first_completion.setdefault(order_id, occurred_at)
-    due_dates = dict(
-        WorkOrder.objects.filter(pk__in=list(first_completion)).values_list("pk", "due_date")
-    )
-    for order_id, completed_at in first_completion.items():
+    for _order_id, completed_at, due in first_completions(window):
         for period, figure in zip(periods, figures, strict=True):
             if not period.contains(completed_at):
                 continue
             figure.completed_orders += 1
-            due = due_dates.get(order_id)
             if due is not None:
                 figure.completed_with_due_date += 1
                 if timezone.localtime(completed_at).date() <= due:

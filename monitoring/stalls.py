@@ -88,6 +88,20 @@ AVAILABLE_LOCATION_TYPES = (
     Location.Type.WIP,
 )
 ISSUED_SIGN = {"issue": Decimal(1), "return": Decimal(-1)}
+# What the diagnosis reads of an operation (fewer columns, cheaper objects).
+OPERATION_FIELDS = (
+    "work_order_id",
+    "sequence",
+    "name",
+    "state",
+    "setup_minutes",
+    "run_minutes_per_unit",
+    "input_quantity",
+    "assigned_to_id",
+    "accepted_by_id",
+    "work_center__code",
+    "work_center__name",
+)
 
 
 @dataclass
@@ -212,10 +226,20 @@ class _MaterialCheck:
         ).values_list("reference", "balance__material_id", "balance__location_id", "open_quantity"):
             self.own_reservations[(reference, material_id, location_id)] += quantity
         self.issued: dict[tuple[str, int], Decimal] = defaultdict(Decimal)
+        # Only manual components deduct what was issued: read the movements of those
+        # orders and materials alone (the order numbers select few rows by reference).
+        manual = [
+            (numbers[operation.work_order_id], component.material_id)
+            for operation in operations
+            for component in self.components.get(operation.pk, [])
+            if component.issue_method == "manual"
+        ]
+        if not manual:
+            return
         for reference, material_id, movement_type, quantity in (
             StockMovement.objects.filter(
-                reference__in=list(numbers.values()),
-                material_id__in=materials,
+                reference__in=sorted({number for number, _material in manual}),
+                material_id__in=sorted({material for _number, material in manual}),
                 movement_type__in=list(ISSUED_SIGN),
             )
             .values_list("reference", "material_id", "movement_type")
@@ -266,6 +290,7 @@ def stall_list(*, now: datetime | None = None, include_fresh: bool = False) -> l
     orders = list(
         WorkOrder.objects.filter(state__in=WATCHED_STATES)
         .select_related("product")
+        .only("number", "state", "product__code")
         .annotate(last_progress=Max("events__occurred_at"))
         .order_by("pk")
     )
@@ -277,6 +302,7 @@ def stall_list(*, now: datetime | None = None, include_fresh: bool = False) -> l
     for operation in (
         WorkOrderOperation.objects.filter(work_order_id__in=order_ids)
         .select_related("work_center")
+        .only(*OPERATION_FIELDS)
         .annotate(team_count=Count("work_center__teams"))
         .order_by("work_order_id", "sequence")
     ):
@@ -415,9 +441,10 @@ def _diagnose(order, ops, operation, materials, pauses, running_since, unsynced,
     return None
 
 
-def stall_summary(stalls: list[Stall]) -> list[dict[str, Any]]:
+def stall_summary(stalls: list[Stall], *, rows: int | None = None) -> list[dict[str, Any]]:
     """Stalls grouped by reason (in the order of the reasons), then by work center;
-    each group's stalls oldest first."""
+    each group's stalls oldest first. ``shown`` is the first ``rows`` of a group's
+    stalls (all when None) and ``more`` how many are left out."""
     grouped: dict[str, dict[str, list[Stall]]] = defaultdict(lambda: defaultdict(list))
     for stall in sorted(stalls, key=lambda item: (item.since, item.number)):
         grouped[stall.reason][stall.work_center].append(stall)
@@ -432,6 +459,8 @@ def stall_summary(stalls: list[Stall]) -> list[dict[str, Any]]:
                 "count": len(items),
                 "oldest_since": items[0].since,
                 "stalls": items,
+                "shown": items if rows is None else items[:rows],
+                "more": 0 if rows is None else max(len(items) - rows, 0),
             }
             for code, items in sorted(grouped[reason].items())
         ]

@@ -258,6 +258,9 @@ def incident_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- Stalls ------------------------------------------------------------------------------
+STALL_ROWS = 10  # oldest orders listed per reason and work center; ?all=1 lists every one
+
+
 @page_permission_required(DASHBOARDS)
 @require_GET
 def stall_dashboard(request: HttpRequest) -> HttpResponse:
@@ -265,9 +268,11 @@ def stall_dashboard(request: HttpRequest) -> HttpResponse:
 
     stalls = stall_list()
     default, _per_center = stall_thresholds()
+    show_all = request.GET.get("all") == "1"
     context = {
         "stalls": stalls,
-        "groups": stall_summary(stalls),
+        "groups": stall_summary(stalls, rows=None if show_all else STALL_ROWS),
+        "show_all": show_all,
         "default_threshold": default,
         "now": timezone.now(),
     }

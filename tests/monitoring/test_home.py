@@ -143,3 +143,18 @@ def test_the_queries_do_not_grow_with_the_orders(user_with_role, new_work_order,
         home = home_dashboard(user=supervisor)
     assert home.due.late_count == 4
     assert len(more.captured_queries) == len(few.captured_queries) <= MAX_QUERIES
+
+
+@pytest.mark.django_db
+def test_materials_short_lists_the_first_rows_and_counts_them_all_in_one_query(
+    django_assert_num_queries,
+):
+    from monitoring.home import ROWS, materials_short
+
+    for n in range(ROWS + 2):
+        MaterialFactory(code=f"SHORT-{n:02d}", safety_stock=Decimal(10))
+    MaterialFactory(code="SHORT-NONE", safety_stock=Decimal(0))
+    with django_assert_num_queries(1):
+        rows, count = materials_short()
+    assert [row.code for row in rows] == [f"SHORT-{n:02d}" for n in range(ROWS)]
+    assert count == ROWS + 2

@@ -26,10 +26,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from monitoring.kpis import flow_kpis, period_of_days
+from monitoring.kpis import Period, first_completions, flow_kpis, period_of_days
 from monitoring.models import Incident
 from tests.factories import LocationFactory, MaterialFactory
-from workorders.models import Routing, RoutingOperation, WorkCenter, WorkOrderEvent
+from workorders.models import Routing, RoutingOperation, WorkCenter, WorkOrder, WorkOrderEvent
 from workorders.services import work_order_create
 
 
@@ -219,3 +219,39 @@ def test_kpi_page_and_api(event_log, client, api_client, user_with_role):
     assert api_client.get("/api/v1/kpis/?start=x&end=y").json()["code"] == "MON-009"
     api_client.force_authenticate(user_with_role("worker"))
     assert api_client.get("/api/v1/kpis/").status_code == 403
+
+
+def first_completions_in_python(window):
+    """The earlier computation: every completion in history, the first per order kept."""
+    first = {}
+    for order_id, moment in (
+        WorkOrderEvent.objects.filter(
+            operation__isnull=True, transition="complete", occurred_at__lt=window.end
+        )
+        .order_by("occurred_at", "id")
+        .values_list("work_order_id", "occurred_at")
+    ):
+        first.setdefault(order_id, moment)
+    due = dict(WorkOrder.objects.values_list("pk", "due_date"))
+    return sorted(
+        (order_id, moment, due[order_id])
+        for order_id, moment in first.items()
+        if window.contains(moment)
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        (at(2, 23, 0), at(3, 9, 0), {"O1", "O2", "O3", "O4", "O5"}),  # both periods
+        (at(3, 2, 0), at(3, 9, 0), {"O1", "O3", "O4"}),  # O5's rework completion is not listed
+        (at(3, 2, 12), at(3, 3, 0), {"O1"}),  # O3 (01:00) is before the window
+        (at(3, 5, 0), at(3, 9, 0), set()),
+    ],
+)
+def test_first_completions_in_sql_are_those_of_the_whole_history(event_log, start, end, expected):
+    window = Period(start, end)
+    listed = sorted(first_completions(window))
+    assert listed == first_completions_in_python(window)
+    orders = WorkOrder.objects.filter(pk__in=[row[0] for row in listed])
+    assert set(orders.values_list("number", flat=True)) == expected

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from inventory.models import Location
 from inventory.services import MovementRequest, stock_move
 from monitoring.models import Incident, StallThreshold
 from monitoring.stalls import stall_list
@@ -286,3 +287,54 @@ def test_api_lists_stalls_with_reasons(plant, api_client, user_with_role, settin
     assert body["by_reason"][0]["work_centers"] == {"WC-A": 1}
     api_client.force_authenticate(user_with_role("worker"))
     assert api_client.get("/api/v1/stalls/").status_code == 403
+
+
+def test_a_manual_component_counts_what_was_issued_to_its_order(plant):
+    bolt = MaterialFactory(code="BOLT")
+    plate = MaterialFactory(code="PLATE")
+    routing = Routing.objects.create(product=plate, code="R-PLATE")
+    form = RoutingOperation.objects.create(
+        routing=routing, sequence=10, name="Form", work_center=plant["turning"]
+    )
+    RoutingComponent.objects.create(
+        operation=form,
+        material=bolt,
+        quantity_per_unit=Decimal(2),
+        issue_method="manual",
+        issue_location=Location.objects.get(code="LINE-1"),
+    )
+    stock_move(
+        actor=None,
+        idempotency_key="stall-bolts",
+        request=MovementRequest("receipt", "BOLT", "LINE-1", Decimal(100)),
+    )
+    work_order, other = order(product="PLATE", quantity=60), order(product="PLATE", quantity=1)
+    before = reasons()[work_order.number][2]["short"]
+    assert before == [
+        {"material": "BOLT", "needed": "120", "available": "100", "location": "LINE-1"}
+    ]
+    for key, number, quantity in (("i1", work_order.number, 30), ("i2", other.number, 5)):
+        stock_move(
+            actor=None,
+            idempotency_key=f"stall-issue-{key}",
+            request=MovementRequest("issue", "BOLT", "LINE-1", Decimal(quantity), reference=number),
+        )
+    # 30 issued to the order: it needs 90 more; 65 are left (the other order took 5).
+    after = reasons()[work_order.number][2]["short"]
+    assert after == [{"material": "BOLT", "needed": "90", "available": "65", "location": "LINE-1"}]
+
+
+def test_the_page_lists_the_oldest_orders_of_a_group_and_links_to_all(
+    plant, client, user_with_role, settings, monkeypatch
+):
+    settings.MES_STALL_MINUTES = 0
+    monkeypatch.setattr("monitoring.views.STALL_ROWS", 2)
+    numbers = [order().number for _ in range(3)]
+    client.force_login(user_with_role("planner"))
+    html = client.get("/monitoring/stalls/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert numbers[0] in html and numbers[1] in html and numbers[2] not in html
+    assert "3 work orders have not progressed" in html
+    assert "1 more not listed" in html and 'href="?all=1#reason-not_accepted"' in html
+    everything = client.get("/monitoring/stalls/?all=1", HTTP_ACCEPT_LANGUAGE="en")
+    html = everything.content.decode()
+    assert all(number in html for number in numbers) and "more not listed" not in html
