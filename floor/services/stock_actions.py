@@ -68,9 +68,14 @@ def receive_request(device_id: str, action: FloorAction, permission) -> Movement
 
 def transfer_request(device_id: str, action: FloorAction, permission) -> MovementRequest:
     """Stock moved from one scanned location to another, its batch kept."""
-    quantity = _checked(action, permission)
+    return _two_leg_request("transfer", device_id, action, _checked(action, permission))
+
+
+def _two_leg_request(
+    movement_type: str, device_id: str, action: FloorAction, quantity
+) -> MovementRequest:
     return MovementRequest(
-        movement_type="transfer",
+        movement_type=movement_type,
         material=action.material,
         location=action.location,
         to_location=action.to_location,
@@ -94,17 +99,7 @@ def put_away_request(device_id: str, action: FloorAction, permission) -> Movemen
     if missing:
         permission.check()
         raise ApplicationError(errors.ACTION_INVALID, fields=missing)
-    quantity = action.quantity
-    return MovementRequest(
-        movement_type="put_away",
-        material=action.material,
-        location=action.location,
-        to_location=action.to_location,
-        quantity=quantity,
-        batch=action.batch,
-        occurred_at=action.occurred_at,
-        device_id=device_id,
-    )
+    return _two_leg_request("put_away", device_id, action, action.quantity)
 
 
 def apply_receive(

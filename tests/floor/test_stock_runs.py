@@ -12,7 +12,6 @@ defers the run and the rest.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -28,6 +27,7 @@ from floor.services import actions as floor_services
 from integrations.models import Node, OutboxMessage
 from inventory.models import Location, StockBalance, StockLedgerEntry, StockMovement
 from inventory.services import MovementRequest, stock_move
+from tests.concurrency import run_at_once
 from tests.factories import MaterialFactory
 from tests.inventory.ledger import assert_ledger_matches_balances
 from workorders.models import FloorActionRejection, WorkOrderEvent
@@ -328,28 +328,9 @@ def test_the_same_queue_sent_twice_at_once_applies_each_action_once(storekeeper,
         )
         for n in range(60)
     ]
-    barrier = threading.Barrier(2)
-    answered: list[list] = [[], []]
-    crashes: list[str] = []
-
-    def send_queue(slot: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            answered[slot] = floor_actions_apply(
-                actor=storekeeper, device_id="d-1", actions=actions
-            )
-        except Exception as error:  # reported below
-            crashes.append(f"{type(error).__name__}: {error}")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send_queue, args=(slot,)) for slot in (0, 1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "hung (deadlock?)"
-    assert crashes == []
+    answered = run_at_once(
+        lambda: floor_actions_apply(actor=storekeeper, device_id="d-1", actions=actions)
+    )
 
     for first, second in zip(*answered, strict=True):
         assert sorted([first.status, second.status]) == ["applied", "replayed"]

@@ -10,7 +10,6 @@ or a later one, or from a parallel push - applies once.
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
@@ -20,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from integrations.models import InboundRecord, Node, OutboxMessage
 from integrations.services import inbound_records_apply
 from inventory.models import StockBalance, StockLedgerEntry, StockMovement
+from tests.concurrency import run_at_once
 from tests.factories import LocationFactory, MaterialFactory
 from tests.inventory.ledger import assert_ledger_matches_balances
 
@@ -177,26 +177,7 @@ def test_the_same_push_sent_twice_at_once_applies_each_record_once(erp_node, sto
     records = [
         receipt(f"PO-9/{n}", material=MATERIALS[n % 3], quantity=str(1 + n % 4)) for n in range(60)
     ]
-    barrier = threading.Barrier(2)
-    answered: list[list] = [[], []]
-    crashes: list[str] = []
-
-    def send(slot: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            answered[slot] = push(Node.objects.get(pk=erp_node.pk), records)
-        except Exception as error:  # reported below
-            crashes.append(f"{type(error).__name__}: {error}")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send, args=(slot,)) for slot in (0, 1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "hung (deadlock?)"
-    assert crashes == []
+    answered = run_at_once(lambda: push(Node.objects.get(pk=erp_node.pk), records))
 
     for first, second in zip(*answered, strict=True):
         assert sorted([first.status, second.status]) == ["applied", "replayed"]
