@@ -86,7 +86,8 @@ class IncidentListApi(generics.ListAPIView):
                 str,
                 description="open, acknowledged, resolved, unresolved (default) or empty for all",
             ),
-            OpenApiParameter("severity", str, enum=["A", "B", "C"]),
+            # Blank is no filter, as an HTML form sends it (and so the schema says).
+            OpenApiParameter("severity", str, enum=["", "A", "B", "C"]),
             OpenApiParameter("category", str),
             OpenApiParameter("work_center", str),
             OpenApiParameter("code", str),
