@@ -45,8 +45,17 @@ def _page(browser, live_server, problems):
 def _open_board(page, live_server, operation_id):
     page.goto(f"{live_server.url}/planning/")
     page.wait_for_selector(".vis-item")
-    # Bring the bar into view (the plan may start at tomorrow's shift).
-    page.evaluate("id => window.planningBoard.timeline.focus(id, {animation: false})", operation_id)
+    # Bring the bar into view (the plan may start at tomorrow's shift), at the same scale
+    # whatever the time of day: eight hours across, so a drag of 120 px is about an hour.
+    page.evaluate(
+        """id => {
+            const timeline = window.planningBoard.timeline;
+            const start = new Date(timeline.itemsData.get(id).start).getTime();
+            const hour = 3600 * 1000;
+            timeline.setWindow(start - hour, start + 7 * hour, {animation: false});
+        }""",
+        operation_id,
+    )
     page.wait_for_timeout(300)
 
 
