@@ -46,7 +46,11 @@ _request_generation: ContextVar[list | None] = ContextVar("hot_cache_generation"
 _local_bumps = 0  # changes made by this process: seen at once, even if the shared cache is away
 
 
-def _shared_generation() -> int:
+_last_warning = 0.0
+
+
+def _shared_generation() -> int | None:
+    global _last_warning
     try:
         cache = caches[SHARED_CACHE]
         client = redis_client_of(cache)
@@ -54,17 +58,19 @@ def _shared_generation() -> int:
             return int(client.get(cache.make_and_validate_key(GENERATION_KEY)) or 0)
         return int(cache.get(GENERATION_KEY) or 0)
     except Exception:  # no shared cache: nothing may be trusted, so nothing is cached
-        logger.warning("hot-cache generation unavailable; not caching", exc_info=True)
-        return -1
+        if time.monotonic() - _last_warning > 60:  # once a minute, not once a request
+            _last_warning = time.monotonic()
+            logger.warning("hot-cache generation unavailable; not caching", exc_info=True)
+        return None
 
 
-def generation() -> int:
-    """The generation values must have been loaded under (-1: do not cache)."""
+def generation() -> tuple[int, int] | None:
+    """The generation values must have been loaded under (``None``: do not cache)."""
     memo = _request_generation.get()
     if memo is not None and memo:
         return memo[0]
     shared = _shared_generation()
-    current = -1 if shared < 0 else shared * 1_000_000 + _local_bumps
+    current = None if shared is None else (shared, _local_bumps)
     if memo is not None:
         memo.append(current)
     return current
@@ -128,14 +134,14 @@ class ProcessCache:
         self.loader = loader
         self.copy_values = copy_values
         self._lock = threading.Lock()
-        self._values: dict[Hashable, tuple[int, float, Any]] = {}
+        self._values: dict[Hashable, tuple[tuple[int, int], float, Any]] = {}
 
     def get(self, key: Hashable) -> Any:
         seconds = settings.MES_HOT_CACHE_SECONDS
         if not seconds:
             return self.loader(key)
         current = generation()
-        if current < 0:
+        if current is None:
             return self.loader(key)
         now = time.monotonic()
         found = self._values.get(key)
