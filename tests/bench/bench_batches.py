@@ -339,21 +339,9 @@ def measure(name: str, scenario, runs: int) -> dict[str, dict]:
 
 
 def ledger_matches_balances() -> bool:
-    from django.db import connection
+    from inventory.selectors import ledger_drift_list
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT count(*) FROM inventory_stockbalance b
-            LEFT JOIN (
-                SELECT material_id, location_id, batch_id, sum(quantity) AS total
-                FROM inventory_stockledgerentry GROUP BY 1, 2, 3
-            ) l ON l.material_id = b.material_id AND l.location_id = b.location_id
-               AND l.batch_id IS NOT DISTINCT FROM b.batch_id
-            WHERE coalesce(l.total, 0) <> b.on_hand
-            """
-        )
-        return cursor.fetchone()[0] == 0
+    return not ledger_drift_list()
 
 
 def main(argv: list[str] | None = None) -> int:
