@@ -66,6 +66,16 @@ def migrate(args) -> None:
     )
 
 
+def collect_static(env: dict[str, str]) -> None:
+    """Pages link their static files through the manifest, as in a real installation."""
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+
+
 def setup_django(args) -> None:
     """Configure Django in this process for the database of ``args``."""
     os.environ.update(server_environment(args))

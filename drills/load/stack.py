@@ -10,10 +10,9 @@ import tempfile
 from pathlib import Path
 
 from drills.console import drill_log as log
-from drills.database import server_environment
+from drills.database import collect_static, server_environment
 from drills.fakes.process import DEMO_SEEDS, FakeProcess
 from drills.load.options import server_args
-from drills.paths import ROOT
 from drills.processes import kill, spawn
 from drills.web_server import Gunicorn
 
@@ -58,13 +57,7 @@ class Stack:
         ]  # fmt: skip
         self.worker = spawn(worker_args, self.environment(), self.out_dir / "drill-worker.log")
         os.environ["MES_VAR_DIR"] = str(self.workdir / "var")
-        # Pages need the static files manifest, as in a real installation.
-        subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-            cwd=ROOT,
-            env=self.environment(),
-            check=True,
-        )
+        collect_static(self.environment())
         self.server = Gunicorn(server_args(self.options), self.out_dir, log)
         self.server.log_path = self.out_dir / "drill-gunicorn.log"
         self.server.start()

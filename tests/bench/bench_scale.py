@@ -40,7 +40,14 @@ from decimal import Decimal
 from pathlib import Path
 
 from drills.console import logger
-from drills.database import migrate, pg_connect, reset_database, server_environment, setup_django
+from drills.database import (
+    collect_static,
+    migrate,
+    pg_connect,
+    reset_database,
+    server_environment,
+    setup_django,
+)
 from drills.paths import ROOT
 from drills.provenance import code_version
 from drills.web_server import Gunicorn
@@ -104,16 +111,6 @@ def database_comment(args) -> dict | None:
     with contextlib.suppress(ValueError):
         return json.loads(row[0])
     return None
-
-
-def collect_static(args) -> None:
-    """Pages link their static files through the manifest, as in production."""
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-        cwd=ROOT,
-        env=server_environment(args),
-        check=True,
-    )
 
 
 def ensure_plant(args) -> dict:
@@ -428,7 +425,7 @@ def _num(value) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     comment = ensure_plant(args)
-    collect_static(args)
+    collect_static(server_environment(args))
     setup_django(args)
     users = login_users()
     targets = pick_targets()

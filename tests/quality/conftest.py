@@ -4,7 +4,12 @@ import pytest
 from django.contrib.auth.hashers import make_password
 
 from quality.models import Trigger
-from quality.services import step_attach, step_template_create, step_template_publish
+from quality.services import (
+    step_attach,
+    step_record_submit,
+    step_template_create,
+    step_template_publish,
+)
 from tests.factories import UserFactory
 from tests.floor.conftest import BADGE, PIN, dispatched, first_operation, worker  # noqa: F401
 from tests.workorders.conftest import new_work_order, plant  # noqa: F401
@@ -99,6 +104,18 @@ def finish(actor, operation, good=10, **kwargs):
         good_quantity=Decimal(good),
         **kwargs,
     )
+
+
+def record_bad_then_good(actor, operation, attachment):
+    """A failed check, then a passed one, of ``attachment`` on ``operation`` from phone-3."""
+    for answers in (BAD, GOOD):
+        step_record_submit(
+            actor=actor,
+            operation_id=operation.pk,
+            attachment_id=attachment.pk,
+            answers=answers,
+            device_id="phone-3",
+        )
 
 
 def give_pin(user, pin=PIN, code="BADGE-SIGN"):

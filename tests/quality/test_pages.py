@@ -4,8 +4,7 @@ import pytest
 from django.urls import reverse
 
 from quality.models import StepTemplate, StepTemplateVersion
-from quality.services import step_record_submit
-from tests.quality.conftest import BAD, GOOD
+from tests.quality.conftest import record_bad_then_good
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -85,14 +84,7 @@ def test_records_show_on_the_order_page_and_export_to_csv_and_xlsx(
 ):
     _template, attachment = published()
     operation = running()
-    for answers in (BAD, GOOD):
-        step_record_submit(
-            actor=worker,
-            operation_id=operation.pk,
-            attachment_id=attachment.pk,
-            answers=answers,
-            device_id="phone-3",
-        )
+    record_bad_then_good(worker, operation, attachment)
     client.force_login(director)
     html = client.get(reverse("workorders:detail", args=[operation.work_order_id])).content
     html = html.decode()

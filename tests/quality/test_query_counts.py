@@ -4,8 +4,7 @@
 import pytest
 from django.urls import reverse
 
-from quality.services import step_record_submit
-from tests.quality.conftest import BAD, GOOD
+from tests.quality.conftest import record_bad_then_good
 from tests.query_counts import assert_constant_queries
 
 
@@ -17,15 +16,7 @@ def test_records_and_templates_read_a_constant_number_of_queries(
 
     def records(orders):
         for _ in range(orders):
-            operation = running()
-            for answers in (BAD, GOOD):
-                step_record_submit(
-                    actor=worker,
-                    operation_id=operation.pk,
-                    attachment_id=attachment.pk,
-                    answers=answers,
-                    device_id="phone-3",
-                )
+            record_bad_then_good(worker, running(), attachment)
 
     records(1)
     client.force_login(director)
