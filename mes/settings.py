@@ -369,6 +369,9 @@ MES_PERMISSION_CACHE_SECONDS = env.int("MES_PERMISSION_CACHE_SECONDS", default=3
 # (mes/hot_cache.py); a change reaches every process by its next request, this is
 # the limit for writes that send no signal. 0 turns the caches off.
 MES_HOT_CACHE_SECONDS = env.int("MES_HOT_CACHE_SECONDS", default=60)
+# Seconds the home page keeps its plant-wide panels (stalls, materials short) for all
+# users (monitoring/home.py); 0 computes them on every request.
+MES_HOME_SNAPSHOT_SECONDS = env.int("MES_HOME_SNAPSHOT_SECONDS", default=30)
 AXES_FAILURE_LIMIT = env.int("MES_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("MES_LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

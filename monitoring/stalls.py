@@ -50,6 +50,7 @@ from monitoring.models import StallThreshold
 from workorders.models import (
     OperationComponent,
     OperationState,
+    WorkCenter,
     WorkOrder,
     WorkOrderEvent,
     WorkOrderOperation,
@@ -287,13 +288,20 @@ def stall_list(*, now: datetime | None = None, include_fresh: bool = False) -> l
     reason they would have), for tests and the API's ``?all=true``.
     """
     now = now or timezone.now()
-    orders = list(
+    default, per_center = stall_thresholds()
+    watched = (
         WorkOrder.objects.filter(state__in=WATCHED_STATES)
         .select_related("product")
         .only("number", "state", "product__code")
         .annotate(last_progress=Max("events__occurred_at"))
         .order_by("pk")
     )
+    if not include_fresh:
+        # An order that moved within the shortest threshold is not stalled wherever it
+        # stands: only the others are diagnosed (most orders on a busy floor are fresh).
+        shortest = min(threshold.stall for threshold in [default, *per_center.values()])
+        watched = watched.filter(last_progress__lt=now - shortest)
+    orders = list(watched)
     if not orders:
         return []
     order_ids = [order.pk for order in orders]
@@ -303,21 +311,27 @@ def stall_list(*, now: datetime | None = None, include_fresh: bool = False) -> l
         WorkOrderOperation.objects.filter(work_order_id__in=order_ids)
         .select_related("work_center")
         .only(*OPERATION_FIELDS)
-        .annotate(team_count=Count("work_center__teams"))
         .order_by("work_order_id", "sequence")
     ):
         operations[operation.work_order_id].append(operation)
+    # Apart, not as a count per operation: that would group every operation row.
+    centers_with_team = set(
+        WorkCenter.teams.through.objects.values_list("workcenter_id", flat=True).distinct()
+    )
     current = {order_id: _current_operation(ops) for order_id, ops in operations.items()}
     in_hand = [
         op
         for op in current.values()
         if op is not None and op.state in (OperationState.READY, OperationState.ACCEPTED)
     ]
-    materials = _MaterialCheck(in_hand, numbers)
-    pauses = _last_events(order_ids, OperationState.PAUSED)
-    running_since = _running_since(order_ids)
-    unsynced = _unsynced_messages(numbers.values())
-    default, per_center = stall_thresholds()
+    facts = _Facts(
+        materials=_MaterialCheck(in_hand, numbers),
+        pauses=_last_events(order_ids, OperationState.PAUSED),
+        running_since=_running_since(order_ids),
+        unsynced=_unsynced_messages(numbers.values()),
+        centers_with_team=centers_with_team,
+        now=now,
+    )
 
     stalls = []
     for order in orders:
@@ -330,9 +344,7 @@ def stall_list(*, now: datetime | None = None, include_fresh: bool = False) -> l
         age = now - order.last_progress
         if age < threshold.stall and not include_fresh:
             continue
-        diagnosis = _diagnose(
-            order, ops, operation, materials, pauses, running_since, unsynced, now
-        )
+        diagnosis = _diagnose(order, ops, operation, facts)
         if diagnosis is None:
             continue
         reason, detail = diagnosis
@@ -386,13 +398,25 @@ def _unsynced_messages(numbers) -> dict[str, dict[str, int]]:
     return unsynced
 
 
-def _diagnose(order, ops, operation, materials, pauses, running_since, unsynced, now):
+@dataclass
+class _Facts:
+    """What the diagnosis of every order reads, loaded once for all of them."""
+
+    materials: _MaterialCheck
+    pauses: dict[tuple[int, int | None], str]
+    running_since: dict[tuple[int, int], datetime]
+    unsynced: dict[str, dict[str, int]]
+    centers_with_team: set[int]
+    now: datetime
+
+
+def _diagnose(order, ops, operation, facts: _Facts):
     """The one reason ``order`` stands still (see the module docstring), or None."""
     state = order.state
     if state == WorkOrderState.PAUSED:
-        return StallReason.PAUSED, {"pause_reason": pauses.get((order.pk, None), "")}
+        return StallReason.PAUSED, {"pause_reason": facts.pauses.get((order.pk, None), "")}
     if operation is not None and operation.state == OperationState.PAUSED:
-        return StallReason.PAUSED, {"pause_reason": pauses.get((order.pk, operation.pk), "")}
+        return StallReason.PAUSED, {"pause_reason": facts.pauses.get((order.pk, operation.pk), "")}
     if state == WorkOrderState.QC_PENDING:
         return StallReason.WAITING_QC, {}
     if state == WorkOrderState.QC_FAILED:
@@ -400,30 +424,31 @@ def _diagnose(order, ops, operation, materials, pauses, running_since, unsynced,
     if state == WorkOrderState.RETURNED:
         return StallReason.RETURNED, {}
     if state == WorkOrderState.COMPLETED:
-        backlog = unsynced.get(order.number)
+        backlog = facts.unsynced.get(order.number)
         if backlog:
             return StallReason.WAITING_SYNC, {"outbox": dict(backlog)}
         return None  # finished on the floor and told; closing it is the planner's routine
     if operation is None:
         return None
     if operation.state in (OperationState.READY, OperationState.ACCEPTED):
-        short = materials.shortages(operation, order.number)
+        short = facts.materials.shortages(operation, order.number)
         if short:
             return StallReason.WAITING_MATERIAL, {"short": short}
     if operation.state == OperationState.READY:
-        if operation.assigned_to_id is None and operation.team_count == 0:
+        nobody_sees_it = operation.work_center_id not in facts.centers_with_team
+        if operation.assigned_to_id is None and nobody_sees_it:
             return StallReason.NO_TEAM, {}
         return StallReason.NOT_ACCEPTED, {}
     if operation.state == OperationState.ACCEPTED:
         return StallReason.NOT_STARTED, {"accepted_by_id": operation.accepted_by_id}
     if operation.state == OperationState.RUNNING:
-        started = running_since.get((order.pk, operation.pk))
+        started = facts.running_since.get((order.pk, operation.pk))
         planned = _planned(operation)
-        if started is None or now - started < planned:
+        if started is None or facts.now - started < planned:
             return None
         following = next((op for op in ops if op.sequence > operation.sequence), None)
         detail = {
-            "running_minutes": round((now - started).total_seconds() / 60, 1),
+            "running_minutes": round((facts.now - started).total_seconds() / 60, 1),
             "planned_minutes": round(planned.total_seconds() / 60, 1),
         }
         if following is not None:

@@ -34,6 +34,9 @@ def _fast_test_settings(settings):
     # Nor tokens, materials or locations a rolled-back test cached (mes/hot_cache.py).
     hot_cache.forget_local()
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Home panels computed per request: a test sees what it just wrote (test_home.py
+    # tests the shared snapshot itself).
+    settings.MES_HOME_SNAPSHOT_SECONDS = 0
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

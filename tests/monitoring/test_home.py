@@ -158,3 +158,34 @@ def test_materials_short_lists_the_first_rows_and_counts_them_all_in_one_query(
         rows, count = materials_short()
     assert [row.code for row in rows] == [f"SHORT-{n:02d}" for n in range(ROWS)]
     assert count == ROWS + 2
+
+
+@pytest.mark.django_db
+def test_plant_wide_panels_are_computed_once_for_everybody_for_a_short_while(
+    user_with_role, new_work_order, floor_today, settings, django_assert_max_num_queries
+):
+    """Stalls and materials short are the same for every user: one computation serves all
+    homes for ``MES_HOME_SNAPSHOT_SECONDS``; the other panels stay live."""
+    from django.core.cache import cache
+
+    settings.MES_HOME_SNAPSHOT_SECONDS = 30
+    cache.delete_many(["home:stalls", "home:materials"])
+    later = timezone.now() + timedelta(hours=3)  # the dispatched orders are stalled by then
+    try:
+        with CaptureQueriesContext(connection) as first:
+            planner_home = home_dashboard(user=user_with_role("planner"), now=later)
+        stalled = planner_home.stall_count
+        assert stalled >= 2 and planner_home.material_count == 1
+        _dispatched(new_work_order, due_date=timezone.localdate())
+        supervisor = user_with_role("supervisor")
+        home_dashboard(user=supervisor, now=later)  # permissions read once
+        with CaptureQueriesContext(connection) as second:
+            supervisor_home = home_dashboard(user=supervisor, now=later)
+        # The snapshot's stalls and materials, the live WIP with the new order.
+        assert supervisor_home.stall_count == stalled and supervisor_home.material_count == 1
+        assert dict((state, n) for state, _label, n in supervisor_home.wip)["dispatched"] == 3
+        assert len(second.captured_queries) < len(first.captured_queries) - 5
+        settings.MES_HOME_SNAPSHOT_SECONDS = 0
+        assert home_dashboard(user=supervisor, now=later).stall_count == stalled + 1
+    finally:
+        cache.delete_many(["home:stalls", "home:materials"])

@@ -234,6 +234,15 @@ def test_not_yet_past_the_threshold_and_per_work_center_thresholds(plant):
     assert everything == {waiting_a.number, waiting_n.number}
 
 
+def test_fresh_orders_are_not_diagnosed(plant, django_assert_num_queries):
+    for _ in range(3):
+        order()
+    # The thresholds, then the orders past the shortest one: none, so nothing else is read.
+    with django_assert_num_queries(2):
+        assert stall_list(now=timezone.now() + timedelta(minutes=30)) == []
+    assert len(stall_list(now=timezone.now() + timedelta(minutes=30), include_fresh=True)) == 3
+
+
 def test_oldest_first(plant):
     first = order()
     second = order()
