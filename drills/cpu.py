@@ -25,19 +25,21 @@ class CpuMeter:
     phase (pgbench's) are counted up to their last sample.
     """
 
-    INTERVAL = 0.25
-
     def __init__(
         self,
         db_name: str,
         server_pid: int | None = None,
         roots: dict[str, int] | None = None,
         with_children: bool = True,
+        interval: float = 0.25,
     ):
         """``roots`` names more process trees ``{part: pid}`` (the drill's worker and
         locust); ``with_children=False`` leaves this process's finished children out of
-        ``client`` (the drill reaps locust, already counted as its own part)."""
+        ``client`` (the drill reaps locust, already counted as its own part). A sweep of
+        every process costs some CPU of its own: ``interval`` is as long as the phase's
+        short-lived processes (pgbench's backends) allow."""
         self.db_name = db_name
+        self.interval = interval
         self.with_children = with_children
         self.roots = {"gunicorn": server_pid, **(roots or {})}
         self.parts = (*self.roots, "postgres", "client", "other")
@@ -91,7 +93,7 @@ class CpuMeter:
             self._last[process.pid] = (part, used)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.INTERVAL):
+        while not self._stop.wait(self.interval):
             self._sweep()
 
     def stop(self) -> dict[str, float]:

@@ -75,6 +75,7 @@ def load(options, report: dict, base_url: str, stack, files: RunFiles, sampler) 
         stack.server.process.pid if stack is not None else None,
         roots={"worker": stack.worker.pid if stack is not None else None, "locust": locust.pid},
         with_children=False,
+        interval=1.0,  # the stack's processes live through the drill; the sweep is not free
     )
     try:
         time.sleep(min(options.duration / 3, 30))
