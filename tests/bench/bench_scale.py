@@ -76,7 +76,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--page-budget", type=float, default=60.0, help="seconds per page at most (min 5 requests)"
     )
     parser.add_argument("--report-runs", type=int, default=5, help="timed runs per report")
-    parser.add_argument("--only", default="", help="comma-separated page names to measure")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="a page name to measure (repeat it for several; names may hold commas)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--worker-class", default="gthread")
     parser.add_argument("--threads", type=int, default=2)
@@ -88,7 +93,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", default=str(ROOT / "benchmarks-out"))
     args = parser.parse_args(argv)
     args.until = args.until or datetime.now(UTC).date()
-    args.only = {name.strip() for name in args.only.split(",") if name.strip()}
+    args.only = {name.strip() for name in args.only if name.strip()}
     return args
 
 
