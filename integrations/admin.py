@@ -20,6 +20,7 @@ from integrations.selectors import node_sync_status_list
 from integrations.tasks import pull_node
 from inventory.models import Location
 from mes.admin import (
+    LargeTableAdmin,
     NoAddMixin,
     NoChangeMixin,
     NoDeleteMixin,
@@ -113,7 +114,7 @@ class NodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(NoAddMixin, NoDeleteMixin, admin.ModelAdmin):
+class OutboxMessageAdmin(NoAddMixin, NoDeleteMixin, LargeTableAdmin):
     list_display = (
         "id",
         "node",
@@ -152,7 +153,7 @@ class OutboxMessageAdmin(NoAddMixin, NoDeleteMixin, admin.ModelAdmin):
 
 
 @admin.register(InboundRecord)
-class InboundRecordAdmin(NoAddMixin, NoChangeMixin, admin.ModelAdmin):
+class InboundRecordAdmin(NoAddMixin, NoChangeMixin, LargeTableAdmin):
     list_display = ("id", "node", "kind", "external_id", "received_at")
     list_filter = ("node", "kind")
     search_fields = ("external_id",)

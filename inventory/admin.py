@@ -15,7 +15,7 @@ from inventory.models import (
     StockMovement,
     StockReservation,
 )
-from mes.admin import NoAddMixin, ReadOnlyAdmin
+from mes.admin import LargeTableAdmin, NoAddMixin, ReadOnlyAdmin
 from mes.errors import ApplicationError
 from mes.permissions import may
 
@@ -118,7 +118,7 @@ class RecoveredFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(ReadOnlyAdmin):
+class StockMovementAdmin(LargeTableAdmin, ReadOnlyAdmin):
     list_display = (
         "id",
         "movement_type",
@@ -137,7 +137,8 @@ class StockMovementAdmin(ReadOnlyAdmin):
     list_filter = ("movement_type", RecoveredFilter, "source", "recorded_at")
     search_fields = ("material__code", "reference", "idempotency_key", "device_id", "note")
     list_select_related = ("material", "batch", "location", "to_location", "actor")
-    date_hierarchy = "recorded_at"
+    # No date_hierarchy: its year links read every movement (2.6 s for 4M); the
+    # recorded_at filter narrows by date.
     inlines = [LedgerEntryInline]
     actions = ["reverse_selected"]
 

@@ -7,7 +7,10 @@ which of the three a model admin refuses.
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.db import connections
 from django.template.response import TemplateResponse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -32,6 +35,42 @@ class NoDeleteMixin:
 
 class ReadOnlyAdmin(NoAddMixin, NoChangeMixin, NoDeleteMixin, admin.ModelAdmin):
     """Listed and inspected only; actions that call services still work."""
+
+
+class EstimatedCountPaginator(Paginator):
+    """Pages of a table of millions of rows (the ledger, the events) without counting it.
+
+    Unfiltered on PostgreSQL, the total is the planner's estimate of the table's rows
+    (``pg_class.reltuples``, kept by autovacuum's ANALYZE) once it passes
+    ``ESTIMATE_ABOVE``: an exact ``COUNT(*)`` of 4M movements takes about 0.35 s. A
+    filtered list, a small table and SQLite are counted exactly.
+    """
+
+    ESTIMATE_ABOVE = 100_000
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        connection = connections[getattr(queryset, "db", "default")]
+        query = getattr(queryset, "query", None)
+        if connection.vendor == "postgresql" and query is not None and not query.where:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                    [queryset.model._meta.db_table],
+                )
+                row = cursor.fetchone()
+            if row and row[0] > self.ESTIMATE_ABOVE:
+                return row[0]
+        return super().count
+
+
+class LargeTableAdmin(admin.ModelAdmin):
+    """A changelist of a table that grows by the million: no second count of the whole
+    table ("of N in all") and an estimated count when unfiltered."""
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
 
 
 def issued_tokens_response(request, model_admin, tokens: list[tuple[str, str]]):

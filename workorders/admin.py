@@ -7,7 +7,7 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from mes.admin import NoAddMixin, NoDeleteMixin, ReadOnlyAdmin
+from mes.admin import LargeTableAdmin, NoAddMixin, NoDeleteMixin, ReadOnlyAdmin
 from mes.admin_site import PermissionLabelsMixin, permission_label
 from mes.errors import ApplicationError
 from workorders import services
@@ -236,7 +236,7 @@ class WorkOrderAdmin(NoAddMixin, NoDeleteMixin, admin.ModelAdmin):
 
 
 @admin.register(WorkOrderEvent)
-class WorkOrderEventAdmin(ReadOnlyAdmin):
+class WorkOrderEventAdmin(LargeTableAdmin, ReadOnlyAdmin):
     list_display = ("occurred_at", "work_order", "what_happened", "actor", "grant")
     list_filter = (MoveFilter, ToStateFilter)
     search_fields = ("work_order__number", "reason", "device_id")

@@ -47,3 +47,30 @@ def test_service_written_records_are_read_only(superuser_client):
         app_label, model_name = label.split(".")
         add = reverse(f"admin:{app_label}_{model_name}_add")
         assert superuser_client.get(add).status_code == 403, add
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres
+def test_a_large_table_is_paged_on_the_estimate_and_a_filtered_list_is_counted(
+    superuser_client, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from inventory.models import StockMovement
+    from mes.admin import EstimatedCountPaginator
+
+    monkeypatch.setattr(EstimatedCountPaginator, "ESTIMATE_ABOVE", 5)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE inventory_stockmovement")
+    assert StockMovement.objects.count() > 5  # the demo data's movements
+    url = reverse("admin:inventory_stockmovement_changelist")
+    with CaptureQueriesContext(connection) as listed:
+        assert superuser_client.get(url).status_code == 200
+    counts = [q["sql"] for q in listed.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert counts == [] and any("reltuples" in q["sql"] for q in listed.captured_queries)
+    with CaptureQueriesContext(connection) as filtered:
+        response = superuser_client.get(url + "?movement_type__exact=receipt")
+    receipts = StockMovement.objects.filter(movement_type="receipt").count()
+    assert response.context["cl"].result_count == receipts
+    assert any("COUNT(" in q["sql"].upper() for q in filtered.captured_queries)
