@@ -1,8 +1,9 @@
 """Many movements in one request: :func:`stock_move_many`.
 
-Runs of plain one-leg movements are applied set-based, a few statements for
-the whole run; every other item takes the single path of :mod:`.movements`.
-Either way the results are those of applying the items one by one, in order.
+Runs of plain movements (receipts, issues, returns, completions, put-aways and
+transfers) are applied set-based, a few statements for the whole run; every
+other item takes the single path of :mod:`.movements`. Either way the results
+are those of applying the items one by one, in order.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from inventory.services.ledger import (
     BalanceKey,
     MovementResult,
     balances_lock_many,
+    balances_unused_remove,
     leg_post,
     movement_fingerprint,
     movement_row,
@@ -34,6 +36,7 @@ from inventory.services.ledger import (
 from inventory.services.movements import movement_permission, movement_write
 from inventory.services.validation import (
     OUTGOING_TYPES,
+    TWO_LEG_TYPES,
     MovementRequest,
     ResolvedMovement,
     master_data_for,
@@ -45,13 +48,15 @@ from mes.permissions import authorize
 
 BATCH_LIMIT = 500
 
-# One-leg movements whose quantity does not depend on the balance: the batch
-# endpoint applies runs of them set-based.
+# Movements whose quantity does not depend on the balance (not a count, not an
+# adjustment to a figure): the batch endpoint applies runs of them set-based.
 SET_BASED_TYPES = {
     MovementType.RECEIPT,
     MovementType.ISSUE,
     MovementType.RETURN,
     MovementType.COMPLETION,
+    MovementType.PUT_AWAY,
+    MovementType.TRANSFER,
 }
 
 BatchItem = tuple[str | None, MovementRequest | ApplicationError, str]  # (key, request, source)
@@ -108,7 +113,7 @@ def stock_move_many(*, actor, items: list[BatchItem]) -> list[BatchItemResult]:
     """Apply many movements as if one after the other; one bad item undoes nothing else.
 
     An item may arrive already failed (its payload did not parse): it is
-    reported with its error in its place. Runs of plain one-leg movements
+    reported with its error in its place. Runs of plain movements
     (:data:`SET_BASED_TYPES`) are applied set-based, a few statements for the
     whole run (:func:`_apply_set_based`); every other item - and every item
     of a run that meets something unusual - takes the single path, in its
@@ -149,7 +154,7 @@ def _apply_one(rights: MovementRights, index: int, item: BatchItem) -> BatchItem
 
 
 def _apply_set_based(rights: MovementRights, items, run: list[int], results: list) -> None:
-    """Apply a run of one-leg movements with a handful of statements.
+    """Apply a run of plain movements with a handful of statements.
 
     Master data and used keys are read once for the run. Items that fail
     validation get their error; items that need more than a plain insert - a
@@ -251,38 +256,68 @@ def _write_set_based(rights: MovementRights, planned: list[_Planned], results: l
 
 def _write_movements(actor, planned: list[_Planned]) -> list[MovementResult | ApplicationError]:
     """Book the planned movements on their locked balances and write everything in bulk."""
-    balances = balances_lock_many({_balance_key(item.resolved) for item in planned})
+    balances, created = balances_lock_many(
+        {key for item in planned for key in _balance_keys(item.resolved)}
+    )
     now = timezone.now()
     outcomes: list[MovementResult | ApplicationError] = []
     for item in planned:
         resolved, request = item.resolved, item.request
-        balance = balances[_balance_key(resolved)]
-        outgoing = request.movement_type in OUTGOING_TYPES
-        if outgoing and request.reference and balance.reserved > 0:
-            raise _NeedsItemPath  # the order's reservations are consumed first
         movement = movement_row(
             request, resolved, resolved.batch, item.key, item.fingerprint, item.source, actor, now
         )
-        delta = -request.quantity if outgoing else request.quantity
+        legs = list(zip(_balance_keys(resolved), _deltas(request), strict=True))
+        consumes_reservations = request.movement_type == MovementType.ISSUE and request.reference
+        if consumes_reservations and balances[legs[0][0]].reserved > 0:
+            raise _NeedsItemPath  # the order's reservations are consumed first (legs_apply)
         try:
-            entry = leg_post(movement, balance, delta, resolved.material)
+            entries = _legs_post(movement, legs, balances, resolved)
         except ApplicationError as error:
             outcomes.append(error)
             continue
-        balance.updated_at = now
-        outcomes.append(MovementResult(movement, [entry]))
+        outcomes.append(MovementResult(movement, entries))
 
-    created = [outcome for outcome in outcomes if isinstance(outcome, MovementResult)]
-    StockMovement.objects.bulk_create([result.movement for result in created])
-    StockLedgerEntry.objects.bulk_create([result.entries[0] for result in created])
-    _balances_on_hand_update(list(balances.values()), now)
-    movements_announce(created)
+    written = [outcome for outcome in outcomes if isinstance(outcome, MovementResult)]
+    StockMovement.objects.bulk_create([result.movement for result in written])
+    StockLedgerEntry.objects.bulk_create([entry for result in written for entry in result.entries])
+    booked = {(e.material_id, e.location_id, e.batch_id) for r in written for e in r.entries}
+    _balances_on_hand_update([b for key, b in balances.items() if key in booked], now)
+    balances_unused_remove([balances[key] for key in created - booked])
+    movements_announce(written)
     return outcomes
 
 
-def _balance_key(resolved: ResolvedMovement) -> BalanceKey:
+def _legs_post(movement, legs, balances, resolved: ResolvedMovement) -> list[StockLedgerEntry]:
+    """Every leg of one movement, or none: a leg that does not fit puts back the ones
+    booked before it (the balances are changed in memory until the run is written)."""
+    entries: list[StockLedgerEntry] = []
+    booked: list[tuple[StockBalance, object]] = []
+    try:
+        for key, delta in legs:
+            balance = balances[key]
+            booked.append((balance, balance.on_hand))
+            entries.append(leg_post(movement, balance, delta, resolved.material))
+    except ApplicationError:
+        for balance, on_hand in booked:
+            balance.on_hand = on_hand
+        raise
+    return entries
+
+
+def _balance_keys(resolved: ResolvedMovement) -> list[BalanceKey]:
+    """The balance of each leg: the location's, then the destination's for two legs."""
     batch_id = resolved.batch.pk if resolved.batch is not None else None
-    return (resolved.material.pk, resolved.location.pk, batch_id)
+    locations = [resolved.location]
+    if resolved.to_location is not None:
+        locations.append(resolved.to_location)
+    return [(resolved.material.pk, location.pk, batch_id) for location in locations]
+
+
+def _deltas(request: MovementRequest):
+    """The quantity change of each leg, in the order of :func:`_balance_keys`."""
+    if request.movement_type in TWO_LEG_TYPES:
+        return [-request.quantity, request.quantity]
+    return [-request.quantity if request.movement_type in OUTGOING_TYPES else request.quantity]
 
 
 def _balances_on_hand_update(balances: list[StockBalance], now) -> None:

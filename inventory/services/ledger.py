@@ -223,24 +223,55 @@ def _select_balances_for_update(
     return {balance.location_id: balance for balance in balances}
 
 
-def balances_lock_many(keys: set[BalanceKey]) -> dict[BalanceKey, StockBalance]:
+def balances_lock_many(
+    keys: set[BalanceKey],
+) -> tuple[dict[BalanceKey, StockBalance], set[BalanceKey]]:
     """:func:`balances_lock` for the balances of many materials: inserts sorted,
-    locks in primary-key order, the same order as one movement takes them."""
+    locks in primary-key order, the same order as one movement takes them.
+
+    Also returns the keys that had no balance before: a caller whose movements on
+    one of them all failed removes it again (:func:`balances_unused_remove`), as
+    the rollback of a single movement would.
+    """
     ordered = sorted(keys, key=lambda key: (key[0], key[1], key[2] or 0))
-    StockBalance.objects.bulk_create(
-        [StockBalance(material_id=m, location_id=loc, batch_id=b) for m, loc, b in ordered],
-        ignore_conflicts=True,
-    )
-    return {
+    ids = _balance_ids(ordered)
+    missing = [key for key in ordered if key not in ids]
+    if missing:
+        StockBalance.objects.bulk_create(
+            [StockBalance(material_id=m, location_id=loc, batch_id=b) for m, loc, b in missing],
+            ignore_conflicts=True,
+        )
+        ids.update(_balance_ids(missing))
+    balances = {
         (balance.material_id, balance.location_id, balance.batch_id): balance
         for balance in StockBalance.objects.select_for_update()
-        .filter(pk__in=_balance_ids(ordered))
+        .filter(pk__in=list(ids.values()))
         .order_by("pk")
     }
+    return balances, set(missing)
 
 
-def _balance_ids(keys: list[BalanceKey]) -> list[int]:
-    """Ids of the balances of these keys, read without locks (the rows exist by now).
+def balances_unused_remove(balances: list[StockBalance]) -> None:
+    """Delete locked balances that were created for movements that all failed: still
+    empty, nothing reserved and no ledger entry (another writer may have used one)."""
+    empty = [b for b in balances if b.on_hand == 0 and b.reserved == 0]
+    if not empty:
+        return
+    booked = set(
+        StockLedgerEntry.objects.filter(
+            material_id__in={b.material_id for b in empty},
+            location_id__in={b.location_id for b in empty},
+        )
+        .values_list("material_id", "location_id", "batch_id")
+        .distinct()
+    )
+    unused = [b.pk for b in empty if (b.material_id, b.location_id, b.batch_id) not in booked]
+    if unused:
+        StockBalance.objects.filter(pk__in=unused).delete()
+
+
+def _balance_ids(keys: list[BalanceKey]) -> dict[BalanceKey, int]:
+    """Ids of the balances of these keys that exist, read without locks.
 
     Two ``IN`` lists and a filter in Python: an ``OR`` of 500 (material,
     location, batch) conditions costs the ORM more than the write itself.
@@ -249,7 +280,7 @@ def _balance_ids(keys: list[BalanceKey]) -> list[int]:
     rows = StockBalance.objects.filter(
         material_id__in={key[0] for key in keys}, location_id__in={key[1] for key in keys}
     ).values_list("pk", "material_id", "location_id", "batch_id")
-    return [pk for pk, *key in rows if tuple(key) in wanted]
+    return {tuple(key): pk for pk, *key in rows if tuple(key) in wanted}
 
 
 # --- Other systems ------------------------------------------------------------------------

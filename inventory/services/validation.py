@@ -139,7 +139,9 @@ def master_data_for(requests: list[MovementRequest]) -> MasterDataCache:
     }
     locations = {
         location.code: location
-        for location in Location.objects.filter(code__in={r.location for r in requests})
+        for location in Location.objects.filter(
+            code__in={r.location for r in requests} | ({r.to_location for r in requests} - {None})
+        )
     }
     numbers = {(r.batch or "").strip() for r in requests} - {""}
     batches = {}

@@ -1,7 +1,7 @@
 """The batch endpoint's set-based path gives what applying the items one by one gives.
 
-``stock_move_many`` applies runs of plain receipts, issues, returns and
-completions with a few statements per run and sends everything else through
+``stock_move_many`` applies runs of plain receipts, issues, returns,
+completions, put-aways and transfers with a few statements per run and sends everything else through
 ``stock_move``. These tests hold it to the item-by-item result: the same
 status and error code per item and the same balances afterwards, for random
 mixes of good and bad items, replays, repeated keys, new batches, reserved
@@ -103,7 +103,9 @@ def both_ways(items):
 
 
 ITEM = st.tuples(
-    st.sampled_from(["receipt", "issue", "issue", "return", "completion", "transfer", "count"]),
+    st.sampled_from(
+        ["receipt", "issue", "issue", "return", "completion", "transfer", "put_away", "count"]
+    ),
     st.sampled_from([PLAIN, TRACKED]),
     st.sampled_from([STORE, LINE, PENDING, "NOWHERE"]),
     st.sampled_from(["1", "3", "7", "0", "-1", "1.5", "30"]),
@@ -120,6 +122,8 @@ def build(drawn) -> list:
         fields = {"batch": batch, "reference": reference}
         if kind == "transfer":
             fields["to_location"] = LINE if location != LINE else STORE
+        elif kind == "put_away":
+            fields["to_location"] = STORE if location != STORE else LINE
         items.append(item(kind, material, location, quantity, key=key, **fields))
     return items
 
@@ -148,6 +152,26 @@ def test_plain_items_take_a_few_statements_for_the_whole_run(plant):
     assert len(queries) <= 16, [q["sql"][:80] for q in queries.captured_queries]
     written = StockLedgerEntry.objects.filter(movement__idempotency_key__startswith="k-")
     assert written.count() == 100
+    assert_ledger_matches_balances()
+
+
+def test_put_aways_and_transfers_take_a_few_statements_for_the_whole_run(plant):
+    stock_move_many(actor=None, items=[item("completion", location=PENDING, quantity="50")])
+    items = [
+        item("put_away", location=PENDING, to_location=STORE)
+        if n % 2
+        else item("transfer", location=STORE, to_location=LINE)
+        for n in range(100)
+    ]
+    items.append(item("transfer", location=STORE, to_location=LINE, quantity="999"))  # too much
+    with CaptureQueriesContext(connection) as queries:
+        results = stock_move_many(actor=None, items=items)
+    assert outcome(results) == [("created", None)] * 100 + [("error", "INV-006")]
+    assert len(queries) <= 16, [q["sql"][:80] for q in queries.captured_queries]
+    moved = StockMovement.objects.filter(idempotency_key__in=[key for key, _r, _s in items])
+    assert StockLedgerEntry.objects.filter(movement__in=moved).count() == 200
+    assert balances()[(PLAIN, PENDING, None)][0] == 0
+    assert balances()[(PLAIN, LINE, None)][0] == 50
     assert_ledger_matches_balances()
 
 
