@@ -89,8 +89,40 @@ AVAILABLE_LOCATION_TYPES = (
     Location.Type.WIP,
 )
 ISSUED_SIGN = {"issue": Decimal(1), "return": Decimal(-1)}
-# What the diagnosis reads of an operation (fewer columns, cheaper objects).
-OPERATION_FIELDS = (
+
+
+@dataclass(slots=True)
+class _Order:
+    """What the diagnosis reads of a watched order (a row, not a model: there are many)."""
+
+    pk: int
+    number: str
+    state: str
+    product_code: str
+    last_progress: datetime | None
+
+
+@dataclass(slots=True)
+class _Operation:
+    """What the diagnosis reads of an operation, in the order of ``_OPERATION_COLUMNS``."""
+
+    pk: int
+    work_order_id: int
+    sequence: int
+    name: str
+    state: str
+    setup_minutes: Decimal
+    run_minutes_per_unit: Decimal
+    input_quantity: Decimal
+    assigned_to_id: int | None
+    accepted_by_id: int | None
+    work_center_id: int
+    work_center_code: str
+    work_center_name: str
+
+
+_OPERATION_COLUMNS = (
+    "pk",
     "work_order_id",
     "sequence",
     "name",
@@ -100,6 +132,7 @@ OPERATION_FIELDS = (
     "input_quantity",
     "assigned_to_id",
     "accepted_by_id",
+    "work_center_id",
     "work_center__code",
     "work_center__name",
 )
@@ -170,12 +203,12 @@ def stall_thresholds() -> tuple[Threshold, dict[int, Threshold]]:
     return default, per_center
 
 
-def _planned(operation: WorkOrderOperation) -> timedelta:
+def _planned(operation: _Operation) -> timedelta:
     minutes = operation.setup_minutes + operation.run_minutes_per_unit * operation.input_quantity
     return timedelta(minutes=float(minutes))
 
 
-def _current_operation(operations: list[WorkOrderOperation]) -> WorkOrderOperation | None:
+def _current_operation(operations: list[_Operation]) -> _Operation | None:
     return next((op for op in operations if op.state != OperationState.DONE), None)
 
 
@@ -199,33 +232,54 @@ def _plain(value: Decimal) -> str:
 class _MaterialCheck:
     """Shortages of the components of the given operations, in a few queries."""
 
-    def __init__(self, operations: list[WorkOrderOperation], numbers: dict[int, str]) -> None:
+    def __init__(self, operations: list[_Operation], numbers: dict[int, str]) -> None:
         self.components: dict[int, list[OperationComponent]] = defaultdict(list)
-        for component in OperationComponent.objects.filter(operation__in=operations).select_related(
-            "material", "issue_location"
-        ):
+        for component in OperationComponent.objects.filter(
+            operation_id__in=[operation.pk for operation in operations]
+        ).select_related("material", "issue_location"):
             self.components[component.operation_id].append(component)
         materials = {c.material_id for items in self.components.values() for c in items}
-        self.balances: dict[int, list[tuple[int, str, Decimal]]] = defaultdict(list)
-        for (
-            material_id,
-            location_id,
-            location_type,
-            on_hand,
-            reserved,
-        ) in StockBalance.objects.filter(
+        issue_locations = {
+            c.issue_location_id for items in self.components.values() for c in items
+        } - {None}
+        # Free stock (on hand - reserved) summed once per material over the location
+        # types a component without an issue location draws from, and kept per
+        # location for the issue locations; the same for the order's own reservations.
+        self.free_in_types: dict[int, Decimal] = defaultdict(Decimal)
+        self.free_at: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
+        balances = StockBalance.objects.filter(
             material_id__in=materials, location__is_active=True
         ).values_list(
             "material_id", "location_id", "location__location_type", "on_hand", "reserved"
-        ):
-            self.balances[material_id].append((location_id, location_type, on_hand - reserved))
-        self.own_reservations: dict[tuple[str, int, int], Decimal] = defaultdict(Decimal)
-        for reference, material_id, location_id, quantity in StockReservation.objects.filter(
+        )
+        for material_id, location_id, location_type, on_hand, reserved in balances:
+            if location_type in AVAILABLE_LOCATION_TYPES:
+                self.free_in_types[material_id] += on_hand - reserved
+            if location_id in issue_locations:
+                self.free_at[(material_id, location_id)] += on_hand - reserved
+        self.own_in_types: dict[tuple[str, int], Decimal] = defaultdict(Decimal)
+        self.own_at: dict[tuple[str, int, int], Decimal] = defaultdict(Decimal)
+        for (
+            reference,
+            material_id,
+            location_id,
+            location_type,
+            quantity,
+        ) in StockReservation.objects.filter(
             state=StockReservation.State.ACTIVE,
             reference__in=list(numbers.values()),
             balance__material_id__in=materials,
-        ).values_list("reference", "balance__material_id", "balance__location_id", "open_quantity"):
-            self.own_reservations[(reference, material_id, location_id)] += quantity
+            balance__location__is_active=True,
+        ).values_list(
+            "reference",
+            "balance__material_id",
+            "balance__location_id",
+            "balance__location__location_type",
+            "open_quantity",
+        ):
+            if location_type in AVAILABLE_LOCATION_TYPES:
+                self.own_in_types[(reference, material_id)] += quantity
+            self.own_at[(reference, material_id, location_id)] += quantity
         self.issued: dict[tuple[str, int], Decimal] = defaultdict(Decimal)
         # Only manual components deduct what was issued: read the movements of those
         # orders and materials alone (the order numbers select few rows by reference).
@@ -249,7 +303,7 @@ class _MaterialCheck:
         ):
             self.issued[(reference, material_id)] += ISSUED_SIGN[movement_type] * quantity
 
-    def shortages(self, operation: WorkOrderOperation, number: str) -> list[dict[str, str]]:
+    def shortages(self, operation: _Operation, number: str) -> list[dict[str, str]]:
         short = []
         for component in self.components.get(operation.pk, []):
             needed = component.quantity_per_unit * operation.input_quantity
@@ -257,16 +311,15 @@ class _MaterialCheck:
                 needed -= self.issued[(number, component.material_id)]
             if needed <= 0:
                 continue
-            available = Decimal(0)
-            for location_id, location_type, free in self.balances[component.material_id]:
-                if component.issue_location_id is not None:
-                    if location_id != component.issue_location_id:
-                        continue
-                elif location_type not in AVAILABLE_LOCATION_TYPES:
-                    continue
-                available += (
-                    free + self.own_reservations[(number, component.material_id, location_id)]
+            material_id, location_id = component.material_id, component.issue_location_id
+            if location_id is not None:
+                available = (
+                    self.free_at[(material_id, location_id)]
+                    + self.own_at[(number, material_id, location_id)]
                 )
+            else:
+                own = self.own_in_types[(number, material_id)]
+                available = self.free_in_types[material_id] + own
             if available < needed:
                 short.append(
                     {
@@ -291,9 +344,8 @@ def stall_list(*, now: datetime | None = None, include_fresh: bool = False) -> l
     default, per_center = stall_thresholds()
     watched = (
         WorkOrder.objects.filter(state__in=WATCHED_STATES)
-        .select_related("product")
-        .only("number", "state", "product__code")
         .annotate(last_progress=Max("events__occurred_at"))
+        .values_list("pk", "number", "state", "product__code", "last_progress")
         .order_by("pk")
     )
     if not include_fresh:
@@ -301,18 +353,18 @@ def stall_list(*, now: datetime | None = None, include_fresh: bool = False) -> l
         # stands: only the others are diagnosed (most orders on a busy floor are fresh).
         shortest = min(threshold.stall for threshold in [default, *per_center.values()])
         watched = watched.filter(last_progress__lt=now - shortest)
-    orders = list(watched)
+    orders = [_Order(*row) for row in watched]
     if not orders:
         return []
     order_ids = [order.pk for order in orders]
     numbers = {order.pk: order.number for order in orders}
-    operations: dict[int, list[WorkOrderOperation]] = defaultdict(list)
-    for operation in (
+    operations: dict[int, list[_Operation]] = defaultdict(list)
+    for row in (
         WorkOrderOperation.objects.filter(work_order_id__in=order_ids)
-        .select_related("work_center")
-        .only(*OPERATION_FIELDS)
+        .values_list(*_OPERATION_COLUMNS)
         .order_by("work_order_id", "sequence")
     ):
+        operation = _Operation(*row)
         operations[operation.work_order_id].append(operation)
     # Apart, not as a count per operation: that would group every operation row.
     centers_with_team = set(
@@ -352,11 +404,11 @@ def stall_list(*, now: datetime | None = None, include_fresh: bool = False) -> l
             Stall(
                 work_order_id=order.pk,
                 number=order.number,
-                product=order.product.code,
+                product=order.product_code,
                 order_state=order.state,
                 reason=reason,
-                work_center=where.work_center.code,
-                work_center_name=where.work_center.name,
+                work_center=where.work_center_code,
+                work_center_name=where.work_center_name,
                 since=order.last_progress,
                 age=age,
                 threshold=threshold,
@@ -410,7 +462,7 @@ class _Facts:
     now: datetime
 
 
-def _diagnose(order, ops, operation, facts: _Facts):
+def _diagnose(order: _Order, ops: list[_Operation], operation: _Operation | None, facts: _Facts):
     """The one reason ``order`` stands still (see the module docstring), or None."""
     state = order.state
     if state == WorkOrderState.PAUSED:
@@ -454,7 +506,7 @@ def _diagnose(order, ops, operation, facts: _Facts):
         if following is not None:
             detail.update(
                 next_operation=following.sequence,
-                next_work_center=following.work_center.code,
+                next_work_center=following.work_center_code,
             )
             return StallReason.PREVIOUS_NOT_DONE, detail
         return StallReason.RUNNING_LONG, detail
