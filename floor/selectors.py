@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    F,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    prefetch_related_objects,
+)
 
 from floor.labels import parse_scan
 from inventory.count_models import CountState, CountTask
@@ -26,6 +36,7 @@ from workorders.models import (
     WorkOrder,
     WorkOrderEvent,
     WorkOrderOperation,
+    WorkOrderState,
 )
 from workorders.selectors import operation_queue, operations_qualified
 from workorders.transitions import (
@@ -55,27 +66,35 @@ STOCK_LIMIT = 8
 OPERATION_MOVES = [name for name, move in OPERATION_TRANSITIONS.items() if move.permission]
 
 
-def _with_floor_details(operations: QuerySet[WorkOrderOperation]) -> QuerySet:
+def _with_floor_details(
+    operations: QuerySet[WorkOrderOperation], *, limit: int | None = None
+) -> list[WorkOrderOperation]:
+    """The operations (the first ``limit``) with what the floor shows of each."""
     components = OperationComponent.objects.select_related("material", "issue_location").order_by(
         "pk"
     )
-    # The order's last pause (who, when, why), shown while the order stands paused.
-    pauses = (
-        WorkOrderEvent.objects.filter(operation__isnull=True, transition="pause")
-        .select_related("actor")
-        .order_by("-pk")
-    )
-    return operations.select_related(
+    queryset = operations.select_related(
         "work_order__product",
         "work_order__completion_location",
         "work_center",
         "accepted_by",
         "assigned_to",
-    ).prefetch_related(
-        Prefetch("components", queryset=components),
-        Prefetch("work_order__events", queryset=pauses, to_attr="pause_events"),
-        "work_center__teams",
+    ).prefetch_related(Prefetch("components", queryset=components), "work_center__teams")
+    found = list(queryset[:limit] if limit is not None else queryset)
+    _last_pauses_attach(found)
+    return found
+
+
+def _last_pauses_attach(operations: list[WorkOrderOperation]) -> None:
+    """The last pause (who, when, why) of the orders that stand paused, which the floor
+    shows; read only for those (no query when none is paused, as after most scans)."""
+    paused = [op.work_order for op in operations if op.work_order.state == WorkOrderState.PAUSED]
+    pauses = (
+        WorkOrderEvent.objects.filter(operation__isnull=True, transition="pause")
+        .select_related("actor")
+        .order_by("-pk")
     )
+    prefetch_related_objects(paused, Prefetch("events", queryset=pauses, to_attr="pause_events"))
 
 
 def _with_moves(operations: list[WorkOrderOperation], user) -> list[WorkOrderOperation]:
@@ -131,7 +150,7 @@ def floor_queue(*, user) -> list[WorkOrderOperation]:
     operations = operation_queue(user=user).exclude(
         Q(accepted_by__isnull=False) & ~Q(accepted_by=user)
     )
-    queue = _in_plan_order(list(_with_floor_details(operations)[:QUEUE_LIMIT]))
+    queue = _in_plan_order(_with_floor_details(operations, limit=QUEUE_LIMIT))
     return _with_moves(operations_qualified(user=user, operations=queue), user)
 
 
@@ -144,7 +163,7 @@ def _in_plan_order(queue: list[WorkOrderOperation]) -> list[WorkOrderOperation]:
 
 def floor_operations(operation_ids, *, user=None) -> dict[int, WorkOrderOperation]:
     operations = _with_floor_details(WorkOrderOperation.objects.filter(pk__in=operation_ids))
-    return {operation.pk: operation for operation in _with_moves(list(operations), user)}
+    return {operation.pk: operation for operation in _with_moves(operations, user)}
 
 
 def floor_issue_stock(material: Material, batch: Batch | None = None) -> list[StockBalance]:
@@ -241,10 +260,8 @@ def _lookup(code: str) -> Lookup:
 
 
 def _operation_lookup(code: str, number: str, sequence: int | None) -> Lookup:
-    operations = list(
-        _with_floor_details(
-            WorkOrderOperation.objects.filter(work_order__number=number, sequence=sequence)
-        )
+    operations = _with_floor_details(
+        WorkOrderOperation.objects.filter(work_order__number=number, sequence=sequence)
     )
     if not operations:
         return Lookup("unknown", code)
@@ -255,10 +272,10 @@ def _work_order_lookup(code: str, number: str) -> Lookup:
     work_order = WorkOrder.objects.filter(number=number).first()
     if work_order is None:
         return Lookup("unknown", code)
-    operations = list(
-        _with_floor_details(
-            WorkOrderOperation.objects.filter(work_order=work_order, state__in=IN_HAND_STATES)
-        ).order_by("sequence")
+    operations = _with_floor_details(
+        WorkOrderOperation.objects.filter(work_order=work_order, state__in=IN_HAND_STATES).order_by(
+            "sequence"
+        )
     )
     return Lookup("operation", code, operations=operations, work_order=work_order)
 

@@ -523,3 +523,15 @@ def test_permission_comes_before_what_the_action_names(api_client, dispatched, f
     assert codes == ["API-003", "API-003", "API-003", "API-003"]
     operation.refresh_from_db()
     assert operation.state == "ready"
+
+
+def test_the_answer_reads_pauses_only_of_paused_orders(floor_api, dispatched, first_operation):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    operation = first_operation(dispatched())
+    with CaptureQueriesContext(connection) as queries:
+        response = send(floor_api, [action("accept", operation=operation.pk)])
+    assert statuses(response) == ["applied"]
+    assert response.json()["results"][0]["operation"]["work_order"]["paused"] is None
+    assert not [q for q in queries.captured_queries if "'pause'" in q["sql"]]
