@@ -342,30 +342,15 @@ def stall_list(*, now: datetime | None = None, include_fresh: bool = False) -> l
     """
     now = now or timezone.now()
     default, per_center = stall_thresholds()
-    watched = (
-        WorkOrder.objects.filter(state__in=WATCHED_STATES)
-        .annotate(last_progress=Max("events__occurred_at"))
-        .values_list("pk", "number", "state", "product__code", "last_progress")
-        .order_by("pk")
-    )
-    if not include_fresh:
-        # An order that moved within the shortest threshold is not stalled wherever it
-        # stands: only the others are diagnosed (most orders on a busy floor are fresh).
-        shortest = min(threshold.stall for threshold in [default, *per_center.values()])
-        watched = watched.filter(last_progress__lt=now - shortest)
-    orders = [_Order(*row) for row in watched]
+    # An order that moved within the shortest threshold is not stalled wherever it
+    # stands: only the others are diagnosed (most orders on a busy floor are fresh).
+    shortest = min(threshold.stall for threshold in [default, *per_center.values()])
+    orders = _watched_orders(None if include_fresh else now - shortest)
     if not orders:
         return []
     order_ids = [order.pk for order in orders]
     numbers = {order.pk: order.number for order in orders}
-    operations: dict[int, list[_Operation]] = defaultdict(list)
-    for row in (
-        WorkOrderOperation.objects.filter(work_order_id__in=order_ids)
-        .values_list(*_OPERATION_COLUMNS)
-        .order_by("work_order_id", "sequence")
-    ):
-        operation = _Operation(*row)
-        operations[operation.work_order_id].append(operation)
+    operations = _operations_of(order_ids)
     # Apart, not as a count per operation: that would group every operation row.
     centers_with_team = set(
         WorkCenter.teams.through.objects.values_list("workcenter_id", flat=True).distinct()
@@ -419,6 +404,32 @@ def stall_list(*, now: datetime | None = None, include_fresh: bool = False) -> l
         )
     stalls.sort(key=lambda stall: (stall.since, stall.number))
     return stalls
+
+
+def _watched_orders(still_before: datetime | None) -> list[_Order]:
+    """Orders in production, with their last event before ``still_before`` (if given)."""
+    watched = (
+        WorkOrder.objects.filter(state__in=WATCHED_STATES)
+        .annotate(last_progress=Max("events__occurred_at"))
+        .values_list("pk", "number", "state", "product__code", "last_progress")
+        .order_by("pk")
+    )
+    if still_before is not None:
+        watched = watched.filter(last_progress__lt=still_before)
+    return [_Order(*row) for row in watched]
+
+
+def _operations_of(order_ids: list[int]) -> dict[int, list[_Operation]]:
+    """The orders' operations by order, in sequence."""
+    operations: dict[int, list[_Operation]] = defaultdict(list)
+    for row in (
+        WorkOrderOperation.objects.filter(work_order_id__in=order_ids)
+        .values_list(*_OPERATION_COLUMNS)
+        .order_by("work_order_id", "sequence")
+    ):
+        operation = _Operation(*row)
+        operations[operation.work_order_id].append(operation)
+    return operations
 
 
 def _running_since(order_ids: list[int]) -> dict[tuple[int, int], datetime]:
