@@ -323,6 +323,8 @@ CELERY_BEAT_SCHEDULE = {
     # Node thresholds, inbound silence, checked endpoints (docs/monitoring.md).
     "alert-checks": {"task": "monitoring.check_alerts", "schedule": 60.0},
     "stall-check": {"task": "monitoring.check_stalls", "schedule": 300.0},
+    # Flow KPIs: store closed days, recompute those late events touched (docs/monitoring.md).
+    "kpi-days": {"task": "monitoring.refresh_kpi_days", "schedule": 300.0},
     # Feature-flag ramps: the automatic halt, then the due steps (docs/releases.md).
     "flag-ramps": {"task": "releases.flag_ramps", "schedule": 60.0},
     "weekly-stability-report": {

@@ -20,6 +20,11 @@ from monitoring.alert_models import (  # noqa: F401 (models of the app, kept in 
     ErrorThreshold,
     NodeThreshold,
 )
+from monitoring.kpi_models import (  # noqa: F401 (models of the app, kept in their module)
+    KpiDay,
+    KpiDaysMark,
+    KpiDayWorkCenter,
+)
 
 
 class ProcessHeartbeat(models.Model):
@@ -120,7 +125,9 @@ class Incident(models.Model):
         ordering = ["-last_seen_at"]
         indexes = [
             # The incident board's ORDER BY (docs/monitoring.md, "Indexes").
-            models.Index(fields=["severity", "-last_seen_at", "-id"], name="incident_board_order")
+            models.Index(fields=["severity", "-last_seen_at", "-id"], name="incident_board_order"),
+            # The incidents opened in a period: KPIs' response time, the weekly report.
+            models.Index(fields=["first_seen_at"], name="incident_first_seen"),
         ]
         permissions = [
             ("acknowledge_incident", _("Can acknowledge incidents")),

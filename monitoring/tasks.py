@@ -12,6 +12,7 @@ from monitoring.services import (
 )
 from monitoring.services.breakers import endpoints_check
 from monitoring.services.error_groups import error_occurrences_prune
+from monitoring.services.kpi_days import kpi_days_refresh
 from monitoring.services.node_alerts import node_thresholds_check
 from monitoring.services.reports import stability_report_generate
 from monitoring.services.resources import resource_sample_record
@@ -58,3 +59,10 @@ def check_alerts() -> dict:
         "endpoints": endpoints_check(),
         "pruned": error_occurrences_prune(),
     }
+
+
+@shared_task(name="monitoring.refresh_kpi_days", ignore_result=True)
+def refresh_kpi_days() -> dict:
+    """Every 5 minutes: store the KPI figures of closed days, recompute those late events
+    touched (monitoring.services.kpi_days)."""
+    return kpi_days_refresh()

@@ -125,6 +125,7 @@ def ensure_plant(args) -> dict:
     if args.reuse and found and found.get("arguments") == wanted:
         log(f"reusing {args.db_name} (built in {found.get('build_seconds')} s); migrating")
         migrate(args)
+        refresh_kpi_days(args)
         return found
     if args.reuse:
         log(f"{args.db_name} does not match {wanted} (found {found}); building it")
@@ -149,6 +150,7 @@ def ensure_plant(args) -> dict:
         command, cwd=ROOT, env=server_environment(args), check=True, capture_output=True, text=True
     )
     print(done.stdout, flush=True)
+    refresh_kpi_days(args)
     comment = {
         "arguments": wanted,
         "build_seconds": round(time.perf_counter() - started, 1),
@@ -158,6 +160,17 @@ def ensure_plant(args) -> dict:
         text = json.dumps(comment).replace("'", "''")
         connection.cursor().execute(f"COMMENT ON DATABASE \"{args.db_name}\" IS '{text}'")
     return comment
+
+
+def refresh_kpi_days(args) -> None:
+    """Store the plant's closed KPI days, as beat does every 5 minutes in a plant
+    (a database built or migrated before the daily KPI tables has none yet)."""
+    subprocess.run(
+        [sys.executable, "manage.py", "refresh_kpi_days"],
+        cwd=ROOT,
+        env=server_environment(args),
+        check=True,
+    )
 
 
 # --- What is measured -------------------------------------------------------------
