@@ -27,10 +27,11 @@ class Conflict:
     order_id: int | None = None
     detail: str = ""
 
-    def as_dict(self) -> dict:
+    def as_dict(self, label: str | None = None) -> dict:
+        """``label``: the kind's label already translated (a board translates each once)."""
         return {
             "kind": self.kind,
-            "label": str(KIND_LABELS.get(self.kind, self.kind)),
+            "label": label if label is not None else str(KIND_LABELS.get(self.kind, self.kind)),
             "operation": self.operation_id,
             "work_center": self.work_center_id,
             "order": self.order_id,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from html import escape  # what Django's escape() calls, without its lazy-text wrapper
+
 import segno
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from mes.errors import ApplicationError
@@ -34,15 +38,63 @@ def _conflict_counts(state: BoardState) -> list[tuple[str, int]]:
     return [(str(KIND_LABELS[kind]), count) for kind, count in counts.items()]
 
 
+def _url_of(name: str):
+    """``pk -> reverse(name, args=[pk])`` with one ``reverse``: a board links thousands
+    of rows, and a reverse per row (``{% url %}``) costs more than the rest of the row."""
+    marker = "2147483647"  # an id no row has; the pattern takes any integer
+    prefix, suffix = escape(reverse(name, args=[int(marker)])).split(marker)
+    return lambda pk: f"{prefix}{pk}{suffix}"
+
+
+def _conflict_rows_html(conflicts: list[dict]) -> str:
+    """The rows of the conflicts table: what ``{% for c in conflicts %}`` would write,
+    written in Python, since the board lists thousands of them (a template loop took
+    most of the page's time)."""
+    order_url = _url_of("workorders:detail")
+    parts = []
+    for c in conflicts:
+        order = c["order"]
+        link = (
+            f'<a href="{order_url(order)}">{escape(str(c["order_number"] or order))}</a>'
+            if order
+            else ""
+        )
+        if c.get("percent"):
+            detail = f"{escape(c['start'][:16])} · {c['percent']}%"
+        else:
+            detail = escape(c["detail"])
+        parts.append(
+            f'\n    <tr data-kind="{escape(c["kind"])}"><td>{escape(c["label"])}</td>'
+            f"<td>{link}</td>\n      <td>{escape(c['work_center_code'])}</td>"
+            f'\n      <td class="code">{detail}</td></tr>\n  '
+        )
+    return mark_safe("".join(parts))  # every value escaped above
+
+
 def board_context(request, state: BoardState) -> dict:
+    conflicts = _conflict_rows(state)
+    short_orders = _short_rows(state)
     return {
         "state": state,
-        "board_json": state.as_dict(),
-        "conflicts": _conflict_rows(state),
+        "board_json": _script_json(state.as_json()),
+        "conflicts": conflicts,
+        "conflict_rows": _conflict_rows_html(conflicts),
         "conflict_counts": _conflict_counts(state),
         "can_plan": may(request.user, PLAN),
-        "short_orders": _short_rows(state),
+        "short_orders": short_orders,
+        "short_rows": _short_rows_html(short_orders),
     }
+
+
+def _script_json(data: bytes) -> str:
+    """JSON to put inside a ``<script type="application/json">``, escaped as Django's
+    ``json_script`` escapes it (no ``<``, ``>`` or ``&`` to end the element early)."""
+    for char, escaped in _SCRIPT_ESCAPES:
+        data = data.replace(char, escaped)
+    return mark_safe(data.decode())  # escaped above, as json_script does
+
+
+_SCRIPT_ESCAPES = ((b"<", b"\\u003C"), (b">", b"\\u003E"), (b"&", b"\\u0026"))
 
 
 def _short_rows(state: BoardState) -> list[dict]:
@@ -51,6 +103,27 @@ def _short_rows(state: BoardState) -> list[dict]:
         {"order_id": order_id, "order": numbers.get(order_id, ""), "shortages": shortages}
         for order_id, shortages in sorted(state.short_orders.items())
     ]
+
+
+def _short_rows_html(short_orders: list[dict]) -> str:
+    """The rows of the shortages table, one per order and material (the order's links
+    on its first row), written in Python for the same reason as the conflicts'."""
+    order_url, traveler_url = _url_of("workorders:detail"), _url_of("planning:traveler")
+    traveler = escape(_("Traveler"))
+    parts = []
+    for row in short_orders:
+        order_id = row["order_id"]
+        for n, s in enumerate(row["shortages"]):
+            order = f'<a href="{order_url(order_id)}">{escape(row["order"])}</a>' if not n else ""
+            print_link = f'<a href="{traveler_url(order_id)}">{traveler}</a>' if not n else ""
+            parts.append(
+                f"\n      <tr><td>{order}</td>"
+                f'\n        <td class="code">{escape(s["material"])}</td>'
+                f'<td class="code">{escape(s["needed"])}</td>'
+                f'<td class="code shortage">{escape(s["available"])}</td>'
+                f"\n        <td>{print_link}</td></tr>\n    "
+            )
+    return mark_safe("".join(parts))  # every value escaped above
 
 
 def queue_context(request, state: BoardState, work_center_id: int | None = None) -> dict:

@@ -114,7 +114,7 @@ def build_plan_input(*, now: datetime | None = None, work_orders=None) -> PlanIn
     operations = list(selectors.open_operations().order_by("work_order_id", "sequence"))
     if work_orders is not None:
         operations = [op for op in operations if op.work_order_id in work_orders]
-    alternatives = selectors.routing_alternatives(operations)
+    alternatives = selectors.routing_alternatives({op.work_order.product_id for op in operations})
     plan = PlanInput(
         origin=origin, jobs=[], centers=centers, operations={}, work_centers=work_centers
     )

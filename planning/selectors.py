@@ -7,7 +7,8 @@ placed or applied), then priority, due date, order number and sequence.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import NamedTuple
 
 from django.db.models import Prefetch, QuerySet
 
@@ -52,6 +53,84 @@ def open_operations(work_center_ids=None) -> QuerySet[WorkOrderOperation]:
             plan__isnull=True, work_center_id__in=ids
         )
     return operations
+
+
+class BoardOperation(NamedTuple):
+    """An open operation as the board shows it: plain values read in one query, so a
+    board of thousands of operations builds no model instance (``plan_id`` is None
+    when the operation has no plan row)."""
+
+    id: int
+    work_order_id: int
+    sequence: int
+    name: str
+    state: str
+    work_center_id: int  # where its routing puts it
+    order_number: str
+    product_id: int
+    product_code: str
+    product_name: str
+    due_date: date | None
+    priority: int
+    plan_id: int | None
+    plan_work_center_id: int | None
+    planned_start: datetime | None
+    planned_end: datetime | None
+    pinned: bool | None
+
+
+_BOARD_FIELDS = (
+    "id",
+    "work_order_id",
+    "sequence",
+    "name",
+    "state",
+    "work_center_id",
+    "work_order__number",
+    "work_order__product_id",
+    "work_order__product__code",
+    "work_order__product__name",
+    "work_order__due_date",
+    "work_order__priority",
+    "plan__id",
+    "plan__work_center_id",
+    "plan__planned_start",
+    "plan__planned_end",
+    "plan__pinned",
+)
+
+
+def board_operations(work_center_id: int | None = None) -> list[BoardOperation]:
+    """The open operations in order and sequence order (with ``work_center_id``, those of
+    the orders with one planned or routed there: ``queue_operations``), as values."""
+    operations = open_operations() if work_center_id is None else queue_operations(work_center_id)
+    rows = operations.order_by("work_order_id", "sequence").values_list(*_BOARD_FIELDS)
+    return [BoardOperation._make(row) for row in rows]
+
+
+def board_operation(operation: WorkOrderOperation) -> BoardOperation:
+    """The same values from an operation read with ``open_operations()``."""
+    order = operation.work_order
+    plan = operation.plan if has_plan(operation) else None
+    return BoardOperation(
+        operation.pk,
+        operation.work_order_id,
+        operation.sequence,
+        operation.name,
+        operation.state,
+        operation.work_center_id,
+        order.number,
+        order.product_id,
+        order.product.code,
+        order.product.name,
+        order.due_date,
+        order.priority,
+        plan.pk if plan else None,
+        plan.work_center_id if plan else None,
+        plan.planned_start if plan else None,
+        plan.planned_end if plan else None,
+        plan.pinned if plan else None,
+    )
 
 
 def planned_work_center_id(operation: WorkOrderOperation) -> int:
@@ -148,11 +227,11 @@ def plannable_orders() -> QuerySet[WorkOrder]:
     return WorkOrder.objects.filter(state__in=PLANNABLE_ORDER_STATES).select_related("product")
 
 
-def routing_alternatives(operations) -> dict[tuple[int, int], set[int]]:
+def routing_alternatives(product_ids) -> dict[tuple[int, int], set[int]]:
     """(product id, sequence) -> alternative work centers, from the products' default
     routings (an order's operations are copies of its product's routing). One query
     of the eligible rows alone: no routing or routing operation is built."""
-    products = {op.work_order.product_id for op in operations}
+    products = set(product_ids)
     rows = EligibleWorkCenter.objects.filter(
         routing_operation__routing__product_id__in=products,
         routing_operation__routing__is_default=True,

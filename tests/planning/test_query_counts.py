@@ -1,13 +1,24 @@
 """Planning pages read the same number of queries with N orders as with 5N
 (tests/query_counts.py): the board and its data, the queue, the assignment page."""
 
+from unittest import mock
+
 import pytest
 
 from planning.selectors import plan_version
 from planning.services import plan_apply, plan_propose
 from tests.planning.conftest import at
 from tests.query_counts import assert_constant_queries, page_queries
+from workorders.models import WorkOrderOperation
 from workorders.services import work_order_transition
+
+BOARD_URLS = ["/planning/", "/planning/board.json"]
+# Work centers, their calendars, calendar exceptions, shifts, the operations, their
+# alternative work centers, the plan version, the open components, their free stock
+# and reservations, the work centers' skill requirements (the whole board's readiness
+# needs no query of the materials first).
+BOARD_QUERIES = 11
+SESSION_QUERIES = 1  # the user comes with the session (cached)
 
 
 @pytest.fixture
@@ -44,3 +55,19 @@ def test_a_traveler_reads_a_constant_number_of_queries(client, shop, order, plan
     orders = planned_orders(order, planner, 2)
     counts = [len(page_queries(client, f"/planning/orders/{o.pk}/traveler/")) for o in orders]
     assert counts[0] == counts[1]
+
+
+@pytest.mark.django_db
+def test_the_board_reads_a_fixed_number_of_queries_and_builds_no_operation(
+    client, shop, order, planner
+):
+    """Its operations come as values (a plant's board has thousands): no WorkOrderOperation
+    is built, and the board's own reads stay at their count whatever the plan's size."""
+    client.force_login(planner)
+    planned_orders(lambda: order(product="P2"), planner, 3)  # with components: stock is read
+    built = mock.patch.object(
+        WorkOrderOperation, "from_db", side_effect=AssertionError("an operation was built")
+    )
+    with built:
+        counts = {url: len(page_queries(client, url)) for url in BOARD_URLS}
+    assert counts == {url: BOARD_QUERIES + SESSION_QUERIES for url in BOARD_URLS}

@@ -51,6 +51,7 @@ def test_readiness_in_turn_is_the_whole_boards(mixed):
     for order in orders:
         assert readiness_in_turn([order.pk])[order.pk] == whole[order.pk]
     assert readiness_in_turn([o.pk for o in orders]) == whole
+    assert readiness_in_turn([o.pk for o in orders], every_open_order=True) == whole
 
 
 def test_queue_page_of_one_work_center(mixed, shop, planner, client):
