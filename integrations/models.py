@@ -276,30 +276,6 @@ class ReconciliationRun(models.Model):
         return f"{self.run_date} {self.get_trigger_display()}"
 
 
-class SnapshotLine(models.Model):
-    """Staging: one line of another system's stock snapshot, loaded in bulk."""
-
-    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="+")
-    system = models.CharField(max_length=16)
-    material_code = models.CharField(max_length=64)
-    batch = models.CharField(max_length=64, default="", blank=True)
-    location = models.CharField(max_length=64)
-    quantity = models.DecimalField(max_digits=18, decimal_places=6)
-
-    class Meta:
-        verbose_name = _("snapshot line")
-        verbose_name_plural = _("snapshot lines")
-        indexes = [
-            models.Index(
-                fields=["run", "system", "material_code", "batch", "location"],
-                name="snapshot_line_key",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.system}:{self.material_code}/{self.batch}@{self.location}"
-
-
 class RepairPolicy(models.Model):
     """Which system is right for some stock, and how big a repair may go unasked."""
 

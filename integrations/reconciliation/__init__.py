@@ -1,19 +1,21 @@
 """The nightly reconciliation: our stock at a cut-off against ERP and WMS snapshots.
 
-Set-based: snapshot lines are loaded into a staging table in bulk (COPY on
-PostgreSQL), our balance at the cut-off is summed from the ledger in SQL, and
-one FULL OUTER JOIN per system classifies and stores every difference. Python
-only loops over the differences that a policy lets it repair, and repairs go
-through ``inventory.services`` as adjustments tagged *exception-recovered
-data*, dated at the cut-off, with idempotency keys made of the night, the
-system and the balance key - so re-running a night (after a crash, or twice)
-applies nothing a second time.
+Set-based: snapshot lines are resolved to our balance keys while they are read
+and loaded into a temporary staging table in bulk (COPY on PostgreSQL), our
+balance at the cut-off is each balance less the ledger entries after the
+cut-off, and one FULL OUTER JOIN per system classifies and stores every
+difference. Python only loops over the differences that a policy lets it
+repair, and repairs go through ``inventory.services`` as adjustments tagged
+*exception-recovered data*, dated at the cut-off, with idempotency keys made
+of the night, the system and the balance key - so re-running a night (after
+a crash, or twice) applies nothing a second time.
 
 Modules, by job: ``errors`` (REC codes), ``rows`` (a snapshot row),
 ``sources`` (rows from a file or a node), ``reader`` (a large file streamed),
-``staging`` (rows staged in bulk), ``diff`` (the SQL diff), ``repairs``
-(policies and decisions), ``runs`` (one run, start to summary),
-``submissions`` (runs started from the page), ``selectors`` (reads).
+``keys`` (rows resolved to our ids), ``staging`` (rows staged in bulk),
+``diff`` (the SQL diff), ``repairs`` (policies and decisions), ``runs`` (one
+run, start to summary), ``submissions`` (runs started from the page),
+``selectors`` (reads).
 """
 
 from integrations.reconciliation.diff import discrepancies_store
@@ -54,7 +56,7 @@ from integrations.reconciliation.sources import (
     snapshot_rows_from_node,
     snapshot_rows_from_records,
 )
-from integrations.reconciliation.staging import STAGING_TABLE, snapshot_load
+from integrations.reconciliation.staging import STAGING_TABLE, StagedSnapshot, snapshot_load
 from integrations.reconciliation.submissions import (
     UPLOAD_SUBDIR,
     reconciliation_run_from_sources,
@@ -81,6 +83,7 @@ __all__ = [
     "UPLOAD_SUBDIR",
     "SnapshotFileStream",
     "SnapshotRow",
+    "StagedSnapshot",
     "default_cutoff",
     "discrepancies_decide",
     "discrepancies_store",

@@ -1,8 +1,8 @@
 """A reconciliation run: open it, load its snapshots, diff, repair, summarise.
 
-Set-based: snapshot lines are staged in bulk, our balance at the cut-off is
-summed from the ledger in SQL and one join per system stores every
-difference (:mod:`~integrations.reconciliation.diff`); Python only loops over
+Set-based: snapshot lines are staged in bulk resolved to our balance keys,
+our balance at the cut-off is taken in SQL and one join per system stores
+every difference (:mod:`~integrations.reconciliation.diff`); Python only loops over
 the differences a policy lets it repair (:mod:`~integrations.reconciliation.repairs`).
 A failed run is marked failed and raises an A incident (REC-001).
 """
@@ -19,9 +19,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from integrations.models import Discrepancy, Node, ReconciliationRun, SnapshotLine
+from integrations.models import Discrepancy, Node, ReconciliationRun
 from integrations.reconciliation.diff import discrepancies_store
 from integrations.reconciliation.errors import MANY_DIFFERENCES, RUN_FAILED
+from integrations.reconciliation.keys import BalanceKeys
 from integrations.reconciliation.repairs import REPAIR_OUTCOMES, repairs_apply
 from integrations.reconciliation.rows import SYSTEMS, SnapshotRow
 from integrations.reconciliation.sources import snapshot_rows_from_node
@@ -79,7 +80,6 @@ def _scheduled_run_reopen(run: ReconciliationRun) -> tuple[ReconciliationRun, bo
         locked = ReconciliationRun.objects.select_for_update().get(pk=run.pk)
         if locked.state == ReconciliationRun.State.SUCCEEDED:
             return locked, False
-        SnapshotLine.objects.filter(run=locked).delete()
         Discrepancy.objects.filter(run=locked).delete()
         locked.state, locked.error, locked.progress = ReconciliationRun.State.RUNNING, "", 0
         locked.save(update_fields=["state", "error", "progress"])
@@ -115,20 +115,23 @@ def reconciliation_execute(
 ) -> ReconciliationRun:
     """Load, diff, store, repair (unless a dry run) and summarise one run."""
     try:
-        loaded = {}
+        staging_clear()  # nothing left from a run that failed on this connection
+        keys = BalanceKeys.load()
+        staged = {}
         for index, (system, rows) in enumerate(snapshots.items()):
-            loaded[system] = snapshot_load(run, system, rows)
+            staged[system] = snapshot_load(run, system, rows, keys)
             run_progress(run, 10 + 30 * (index + 1) // max(len(snapshots), 1))
         with transaction.atomic():
-            for system in snapshots:
-                discrepancies_store(run, system)
+            for system, snapshot in staged.items():
+                discrepancies_store(run, system, repeated=snapshot.repeated)
         run_progress(run, 70)
+        loaded = {system: snapshot.rows for system, snapshot in staged.items()}
         repairs = dict.fromkeys(REPAIR_OUTCOMES, 0) if run.dry_run else repairs_apply(run)
         rejected_rows += sum(getattr(rows, "rejected", 0) for rows in snapshots.values())
         _run_succeeded(run, _summary(run, loaded, repairs, rejected_rows))
     except Exception as exc:
         with contextlib.suppress(Exception):
-            staging_clear(run)
+            staging_clear()
         run_failed(run, exc)
         raise
     return run
@@ -176,7 +179,7 @@ def _run_succeeded(run: ReconciliationRun, summary: dict) -> None:
     run.progress = 100
     run.finished_at = timezone.now()
     run.save(update_fields=["summary", "state", "progress", "finished_at"])
-    staging_clear(run)  # staging is not kept
+    staging_clear()  # staging is not kept
     total = summary["discrepancies"]
     if total > settings.RECONCILIATION_INCIDENT_THRESHOLD:
         incident_raise(

@@ -1,9 +1,12 @@
 """Staging a run's snapshot lines for the diff, in bulk.
 
-On PostgreSQL a run's snapshot is staged in a temporary table of the session
-that runs it: no WAL, no index and no foreign key to keep up while a million
-lines are copied in (several times faster than SnapshotLine), and gone with
-the session if a worker dies. Elsewhere (SQLite) staging is SnapshotLine.
+A run's snapshot is staged in a temporary table of the connection that runs
+it (PostgreSQL and SQLite alike): no WAL, no index and no foreign key to keep
+up while a million lines are copied in, and gone with the session if a worker
+dies. Lines are staged resolved to our balance keys
+(:mod:`~integrations.reconciliation.keys`), so the diff joins integers; a line
+that cannot be ours keeps its codes and the class of difference it is.
+PostgreSQL loads with ``COPY``, SQLite with ``executemany``.
 """
 
 from __future__ import annotations
@@ -11,119 +14,136 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from django.db import connection
 
-from integrations.models import ReconciliationRun, SnapshotLine
+from integrations.models import ReconciliationRun
+from integrations.reconciliation.keys import (
+    BalanceKeys,
+    ResolvedRows,
+    StagedRow,
+    rows_resolve,
+)
 from integrations.reconciliation.rows import SnapshotRow
 
 STAGING_TABLE = "reconciliation_staging"
+# material_id, location_id and batch_key are set for a balance key of ours
+# (batch_key 0: no batch); otherwise ``unknown`` holds the class of difference
+# and the codes are the snapshot's.
+_STAGING_COLUMNS = (
+    "system, material_id, location_id, batch_key, unknown, material_code, batch, location, quantity"
+)
 _STAGING_DDL = f"""
 CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING_TABLE} (
-    run_id bigint NOT NULL,
     system varchar(16) NOT NULL,
-    material_code varchar(64) NOT NULL,
+    material_id bigint NULL,
+    location_id bigint NULL,
+    batch_key bigint NULL,
+    unknown varchar(20) NULL,
+    material_code varchar(64) NOT NULL DEFAULT '',
     batch varchar(64) NOT NULL DEFAULT '',
-    location varchar(64) NOT NULL,
+    location varchar(64) NOT NULL DEFAULT '',
     quantity numeric(18, 6) NOT NULL
 )
 """
+_INSERT_CHUNK_ROWS = 10_000
 
 
-def staging_table() -> str:
-    """The table the diff reads a run's snapshot lines from."""
-    return STAGING_TABLE if connection.vendor == "postgresql" else SnapshotLine._meta.db_table
+@dataclass(frozen=True)
+class StagedSnapshot:
+    """How many rows a system's snapshot had, and whether a key of ours came in more
+    than one of them (then the diff sums them per key)."""
+
+    rows: int
+    repeated: bool
 
 
-def staging_clear(run: ReconciliationRun) -> None:
-    """Drop a run's staged lines: they are not kept once the run is over."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
-    else:
-        SnapshotLine.objects.filter(run=run).delete()
+def staging_clear() -> None:
+    """Drop the staged lines of this connection: they are not kept once a run is over."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
 
 
 class _CopyText:
-    """Snapshot rows as CSV text for ``COPY ... FROM STDIN``, read block by block:
-    PostgreSQL stores one block while the next is read and parsed here."""
+    """Staged rows as CSV text for ``COPY ... FROM STDIN``, read block by block:
+    PostgreSQL stores one block while the next is read and formatted here."""
 
-    def __init__(self, run_id: int, system: str, rows: Iterable[SnapshotRow], block: int):
-        self._run_id, self._system, self._rows, self._block = run_id, system, iter(rows), block
-        self._buffer = io.StringIO()
-        self._writer = csv.writer(self._buffer)
-        self.count = 0
+    def __init__(self, system: str, rows: Iterator[StagedRow], block: int):
+        self._system, self._rows, self._block = system, rows, block
         self.error: Exception | None = None  # raised while reading: COPY only says it failed
 
     def read(self, size: int = -1) -> str:
-        buffer, writer, run_id, system = self._buffer, self._writer, self._run_id, self._system
-        buffer.seek(0)
-        buffer.truncate()
-        count = 0
+        system = self._system
+        lines = []
+        append = lines.append
         try:
-            for row in itertools.islice(self._rows, self._block):
-                writer.writerow(
-                    (run_id, system, row.material_code, row.batch or "", row.location, row.quantity)
-                )
-                count += 1
+            for staged in itertools.islice(self._rows, self._block):
+                if staged[3] is None:
+                    # A key of ours: integers and a decimal, nothing to quote (empty
+                    # codes read as ''; !s: str() of a Decimal is faster than format()).
+                    append(f"{system},{staged[0]},{staged[1]},{staged[2]},,,,,{staged[7]!s}\n")
+                else:
+                    append(_csv_line((system, *staged)))
         except Exception as exc:
             self.error = exc
             raise
-        self.count += count
-        return buffer.getvalue()
+        return "".join(lines)
 
     readline = read
 
 
-def snapshot_load(run: ReconciliationRun, system: str, rows: Iterable[SnapshotRow]) -> int:
-    """Load snapshot rows into staging: COPY on PostgreSQL, batched inserts elsewhere.
+def _csv_line(values: tuple) -> str:
+    """One line of CSV, quoted as COPY reads it (a code may hold a comma or a quote;
+    None is an empty field: NULL)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    return buffer.getvalue()
 
-    ``rows`` is consumed as a stream, so memory stays bounded. On PostgreSQL it
-    is read while COPY holds the connection: it must not query the database.
+
+def snapshot_load(
+    run: ReconciliationRun,
+    system: str,
+    rows: Iterable[SnapshotRow],
+    keys: BalanceKeys | None = None,
+) -> StagedSnapshot:
+    """Stage a system's snapshot rows, resolved to our balance keys.
+
+    ``rows`` is consumed as a stream. On PostgreSQL it is read while COPY holds
+    the connection: it must not query the database (``keys`` are read before).
     """
-    if connection.vendor == "postgresql":
-        text = _CopyText(run.pk, system, rows, block=2_000)
-        with connection.cursor() as cursor:
-            cursor.execute(_STAGING_DDL)
-            try:
-                cursor.copy_expert(
-                    f"COPY {STAGING_TABLE} "
-                    "(run_id, system, material_code, batch, location, quantity) "
-                    "FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (batch))",
-                    text,
-                )
-            except Exception as exc:
-                if text.error is not None:
-                    raise text.error from exc
-                raise
-            cursor.execute(f"ANALYZE {STAGING_TABLE}")  # no autovacuum on temporary tables
-        return text.count
-    count = 0
-    chunk: list[SnapshotRow] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= 50_000:
-            count += _load_chunk(run, system, chunk)
-            chunk = []
-    if chunk:
-        count += _load_chunk(run, system, chunk)
-    return count
-
-
-def _load_chunk(run: ReconciliationRun, system: str, rows: list[SnapshotRow]) -> int:
-    SnapshotLine.objects.bulk_create(
-        (
-            SnapshotLine(
-                run=run,
-                system=system,
-                material_code=row.material_code,
-                batch=row.batch or "",
-                location=row.location,
-                quantity=row.quantity,
+    keys = keys or BalanceKeys.load()
+    resolved = ResolvedRows()
+    staged = rows_resolve(rows, keys, resolved)
+    with connection.cursor() as cursor:
+        cursor.execute(_STAGING_DDL)
+        if connection.vendor == "postgresql":
+            _copy(cursor, system, staged)
+            # No autovacuum on temporary tables; the keys are what the planner needs.
+            cursor.execute(
+                f"ANALYZE {STAGING_TABLE} (system, material_id, location_id, batch_key, unknown)"
             )
-            for row in rows
-        ),
-        batch_size=2000,
-    )
-    return len(rows)
+        else:
+            _insert(cursor, system, staged)
+    return StagedSnapshot(rows=resolved.rows, repeated=resolved.repeated)
+
+
+def _copy(cursor, system: str, staged: Iterator[StagedRow]) -> None:
+    text = _CopyText(system, staged, block=5_000)
+    try:
+        cursor.copy_expert(
+            f"COPY {STAGING_TABLE} ({_STAGING_COLUMNS}) FROM STDIN "
+            "WITH (FORMAT csv, FORCE_NOT_NULL (material_code, batch, location))",
+            text,
+        )
+    except Exception as exc:
+        if text.error is not None:
+            raise text.error from exc
+        raise
+
+
+def _insert(cursor, system: str, staged: Iterator[StagedRow]) -> None:
+    sql = f"INSERT INTO {STAGING_TABLE} ({_STAGING_COLUMNS}) VALUES ({', '.join(['%s'] * 9)})"
+    while chunk := [(system, *row) for row in itertools.islice(staged, _INSERT_CHUNK_ROWS)]:
+        cursor.executemany(sql, chunk)

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import format_lazy
 
-from integrations.models import Discrepancy, Node, ReconciliationRun, SnapshotLine
+from integrations.models import Discrepancy, Node, ReconciliationRun
 from integrations.reconciliation.errors import EMPTY_SNAPSHOT, NO_SOURCE
 from integrations.reconciliation.rows import SYSTEMS, SnapshotRow
 from integrations.reconciliation.runs import (
@@ -148,7 +148,6 @@ def reconciliation_run_from_sources(
         return None
     folder = reconciliation_upload_dir(run.pk)
     try:
-        SnapshotLine.objects.filter(run=run).delete()
         Discrepancy.objects.filter(run=run).delete()
         snapshots, rejected = _snapshots_from_files(folder, files or {})
         for system, node_id in sorted((nodes or {}).items()):

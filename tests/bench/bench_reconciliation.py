@@ -88,9 +88,10 @@ def seed(args, occurred_at: datetime) -> None:
     params = {"materials": materials, "locations": locations, "rows": args.rows, "at": occurred_at}
     statements = [
         """INSERT INTO inventory_material (code, name, specification, unit, decimal_places,
-               category, is_batch_tracked, allow_negative, safety_stock, is_active)
+               category, is_batch_tracked, allow_negative, safety_stock, is_active,
+               abc_class, standard_cost)
            SELECT 'M' || lpad(i::text, 7, '0'), 'Material ' || i, '', 'PCS', 0, '', false,
-                  false, 0, true
+                  false, 0, true, '', 0
            FROM generate_series(1, %(materials)s) i""",
         """INSERT INTO inventory_location (code, name, parent_id, level, location_type, is_active)
            SELECT 'L' || lpad(i::text, 5, '0'), 'Bin ' || i, NULL, 'bin', 'storage', true
@@ -218,10 +219,10 @@ def measure_end_to_end(path: Path, cutoff: datetime) -> dict[str, object]:
     marks: dict[str, float] = {}
     diff = runs.discrepancies_store
 
-    def timed_diff(run, system):
+    def timed_diff(run, system, **options):
         marks.setdefault("diff_started", time.perf_counter())
         try:
-            return diff(run, system)
+            return diff(run, system, **options)
         finally:
             marks["diff_finished"] = time.perf_counter()
 
