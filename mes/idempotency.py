@@ -121,6 +121,12 @@ def request_fingerprint(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def same_request_check(*, stored_fingerprint: str, fingerprint: str, key: str) -> None:
+    """Raise ``API-011`` unless a request is the one first stored under its key."""
+    if stored_fingerprint != fingerprint:
+        raise ApplicationError(API_IDEMPOTENCY_KEY_CONFLICT, extra={"idempotency_key": key})
+
+
 def idempotent_write(
     *,
     model: type[models.Model],
@@ -152,8 +158,9 @@ def idempotent_write(
         existing = model.objects.filter(idempotency_key=key, **scope).first()
         if existing is None:
             return None
-        if existing.request_fingerprint != fingerprint:
-            raise ApplicationError(API_IDEMPOTENCY_KEY_CONFLICT, extra={"idempotency_key": key})
+        same_request_check(
+            stored_fingerprint=existing.request_fingerprint, fingerprint=fingerprint, key=key
+        )
         return replay(existing), True
 
     if look_up_first:

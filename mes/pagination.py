@@ -7,6 +7,9 @@
   bound (movements, work orders, incidents): ``next``/``previous`` links carry an
   opaque ``cursor``, no ``COUNT(*)`` and no ``OFFSET``. A client that still sends
   ``?page=N`` gets the page-number answer it was written for (with ``count``).
+* ``KeysetOrPageNumbers``: the same answer as ``CursorOrPageNumbers`` for a list read
+  as value rows by a key of several columns, one of which may be NULL (the stock list:
+  material code, location code, batch number, id). ``keyset_filter`` is its WHERE.
 * ``keyset_page``: the same idea for HTML pages: "newer"/"older" links from a cursor
   that holds the last row's ordering key, so page 1,000 costs what page 1 costs.
   A cursor that cannot be read is 404 ``API-004``, like a page that is not there.
@@ -17,7 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,6 +32,8 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination, PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 CURSOR_PARAM = "cursor"
 OLDER, NEWER = "o", "n"  # along the ordering, and back towards its start
@@ -70,6 +75,159 @@ class CursorOrPageNumbers(CursorPagination):
                     "Without it, follow `next` (cursor pages)."
                 )
         return [*cursor, *(p for p in page if p["name"] not in {c["name"] for c in cursor})]
+
+
+# --- Keyset pages of value rows for API lists ----------------------------------------------
+def keyset_filter(
+    names: Sequence[str],
+    values: Sequence[Any],
+    *,
+    forward: bool = True,
+    descending: bool = False,
+    nullable: frozenset[str] = frozenset(),
+    nulls_largest: bool = True,
+) -> Q | None:
+    """Rows strictly past ``values`` along an ordering by ``names`` (all the same way),
+    or strictly before them with ``forward=False``; ``None`` if there can be none.
+
+    A name in ``nullable`` may hold NULL (``None`` in ``values``): NULLs sort where the
+    database puts them, after every value when ``nulls_largest`` (PostgreSQL) and before
+    them otherwise (SQLite), as ``connection.features.nulls_order_largest`` says. The
+    leading ``first >= value`` lets an index on the first key start at the cursor.
+    """
+    lookup = "gt" if forward != descending else "lt"
+    nulls_beyond = (lookup == "gt") == nulls_largest
+
+    def past(name: str, value: Any) -> Q | None:
+        if name not in nullable:
+            return Q(**{f"{name}__{lookup}": value})
+        if value is None:
+            return None if nulls_beyond else Q(**{f"{name}__isnull": False})
+        beyond = Q(**{f"{name}__{lookup}": value})
+        return beyond | Q(**{f"{name}__isnull": True}) if nulls_beyond else beyond
+
+    def equal(name: str, value: Any) -> Q:
+        return Q(**{f"{name}__isnull": True}) if value is None else Q(**{name: value})
+
+    levels = []
+    for index, name in enumerate(names):
+        step = past(name, values[index])
+        if step is not None:
+            levels.append(Q(*(equal(names[i], values[i]) for i in range(index)), step))
+    if not levels:
+        return None
+    either = Q()
+    for level in levels:
+        either |= level
+    if names[0] in nullable:
+        return either
+    return Q(**{f"{names[0]}__{lookup}e": values[0]}) & either
+
+
+class KeysetOrPageNumbers(CursorOrPageNumbers):
+    """Cursor pages of value rows by a key of several columns (``ordering``, ascending;
+    those in ``nullable`` may be NULL), with the answer and schema of
+    ``CursorOrPageNumbers``: ``{"next", "previous", "results"}`` and no ``COUNT(*)``.
+    ``?page=N`` is answered with page numbers and a count, as before.
+
+    The view reads the rows itself (:meth:`paginate_rows`), so that it can read them as
+    values, not model instances; a cursor holds the key of the row it starts after.
+    """
+
+    ordering: Sequence[str] = ()
+    nullable: frozenset[str] = frozenset()
+    # The type of each key value, for a cursor read back: NULL only where nullable.
+    key_types: Sequence[type] = ()
+
+    def page_numbers_requested(self, request) -> bool:
+        return request.query_params.get(PageNumbers.page_query_param) is not None
+
+    def paginate_rows(
+        self,
+        request,
+        fetch: Callable[[bool, list | None, int], list],
+        key_of: Callable[[Any], list],
+    ) -> list:
+        """One page of rows: ``fetch(forward, key, limit)`` reads up to ``limit`` rows
+        past ``key`` along the ordering (``forward``) or before it, nearest first;
+        ``key_of(row)`` gives a row's key."""
+        self._page_numbers = None
+        self.base_url = request.build_absolute_uri()
+        self.page_size = self.get_page_size(request)
+        token = request.query_params.get(self.cursor_query_param)
+        direction, key = (OLDER, None) if not token else self._decode(token)
+        size = self.page_size
+        if direction == OLDER:
+            rows = fetch(True, key, size + 1)
+            older, rows = len(rows) > size, rows[:size]
+            newer = key is not None and bool(rows)
+        else:
+            rows = fetch(False, key, size + 1)
+            newer, rows = len(rows) > size, rows[:size][::-1]
+            older = True
+            if not rows:  # nothing before it any more: the first page
+                rows = fetch(True, None, size + 1)
+                older, rows, newer = len(rows) > size, rows[:size], False
+        self._next = self._link(OLDER, key_of(rows[-1])) if older and rows else None
+        self._previous = self._link(NEWER, key_of(rows[0])) if newer else None
+        return rows
+
+    def get_paginated_response(self, data):
+        if self._page_numbers is not None:
+            return self._page_numbers.get_paginated_response(data)
+        return Response({"next": self._next, "previous": self._previous, "results": data})
+
+    def paginate_queryset(self, queryset, request, view=None):
+        """``?page=N`` only: cursor pages are read by :meth:`paginate_rows`."""
+        self._page_numbers = PageNumbers()
+        return self._page_numbers.paginate_queryset(queryset, request, view)
+
+    def _link(self, direction: str, key: list) -> str:
+        return replace_query_param(
+            remove_query_param(self.base_url, PageNumbers.page_query_param),
+            self.cursor_query_param,
+            encode_cursor(direction, key),
+        )
+
+    def _decode(self, token: str) -> tuple[str, list]:
+        """The direction and key of a cursor this class wrote; 404 (``API-004``) for
+        anything else, before it reaches the database."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            direction, values = json.loads(raw)
+        except (ValueError, TypeError, binascii.Error) as exc:
+            raise NotFound(_("Invalid cursor.")) from exc
+        if (
+            direction not in {OLDER, NEWER}
+            or not isinstance(values, list)
+            or len(values) != len(self.ordering)
+            or not all(
+                _key_value_fits(value, kind, name in self.nullable)
+                for value, kind, name in zip(values, self.key_types, self.ordering, strict=True)
+            )
+        ):
+            raise NotFound(_("Invalid cursor."))
+        return direction, values
+
+
+_BIGINT = 2**63
+
+
+def _key_value_fits(value: Any, kind: type, nullable: bool) -> bool:
+    """A cursor's key value that the database can compare without an error."""
+    if value is None:
+        return nullable
+    if kind is int:
+        return type(value) is int and -_BIGINT <= value < _BIGINT
+    if kind is str:
+        if type(value) is not str or "\x00" in value:
+            return False
+        try:
+            value.encode()  # a lone surrogate from JSON would fail in the driver
+        except UnicodeEncodeError:
+            return False
+        return True
+    return isinstance(value, kind)
 
 
 # --- Keyset pages for HTML lists -----------------------------------------------------------

@@ -56,6 +56,7 @@ from inventory.services.movements import (
     MOVEMENT_PERMISSIONS,
     may_move_stock,
     movement_authorize,
+    movement_replay_check,
     stock_move,
     stock_movement_reverse,
 )
@@ -114,6 +115,7 @@ __all__ = [
     "material_upsert",
     "may_move_stock",
     "movement_authorize",
+    "movement_replay_check",
     "stock_move",
     "stock_move_many",
     "stock_movement_reverse",

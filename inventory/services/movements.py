@@ -37,6 +37,7 @@ from mes.idempotency import (
     idempotent_write,
     key_scope,
     request_fingerprint,
+    same_request_check,
 )
 from mes.permissions import authorize, may
 
@@ -102,6 +103,21 @@ def stock_move(
     movement_authorize(actor, request.movement_type, permission=permission)
     return movement_write(
         actor=actor, idempotency_key=idempotency_key, request=request, source=source
+    )
+
+
+def movement_replay_check(
+    *, actor, idempotency_key: str, request: MovementRequest, source: str, stored_fingerprint: str
+) -> None:
+    """Raise unless the movement the actor stored under this key answers ``request``:
+    ``API-003`` if the actor may not make this kind of movement (a key does not lend its
+    first caller's rights), ``API-011`` if the key was used for another request. For a
+    caller that found the stored movement itself (:func:`stock_move` does both too)."""
+    movement_authorize(actor, request.movement_type)
+    same_request_check(
+        stored_fingerprint=stored_fingerprint,
+        fingerprint=movement_fingerprint(request, source),
+        key=idempotency_key,
     )
 
 

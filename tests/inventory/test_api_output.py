@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer as DrfJSONRenderer
@@ -14,6 +15,7 @@ from inventory.api import (
     StockBalanceOutputSerializer,
     movement_results_data,
 )
+from inventory.api.answers import DRF_QUANTITY_TEXT, quantity_text
 from inventory.models import StockBalance
 from mes.renderers import JSONRenderer
 
@@ -68,3 +70,33 @@ def test_orjson_writes_datetimes_decimals_and_lazy_text_as_drf():
 def test_an_indented_answer_is_drfs():
     rendered = JSONRenderer().render({"a": 1}, "application/json; indent=2")
     assert rendered == b'{\n  "a": 1\n}'
+
+
+QUANTITIES = [
+    "1000000.000000",
+    "0E-6",
+    "-0.000000",
+    "-2.500000",
+    "0.000001",
+    "5",
+    "1E+3",
+    "1.2345678",
+]
+
+
+@pytest.mark.parametrize("value", QUANTITIES)
+def test_quantities_are_written_as_drf_writes_them(value):
+    assert quantity_text(Decimal(value)) == DRF_QUANTITY_TEXT(Decimal(value))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("zone_name", ["UTC", "Asia/Shanghai", "America/New_York"])
+def test_balance_rows_match_drf_in_any_time_zone(material, location, move, zone_name):
+    move("receipt", material, location, "12")
+    balance = StockBalance.objects.select_related("material", "location", "batch").get()
+    with timezone.override(zone_name):
+        by_hand = StockBalanceOutputSerializer(balance).data
+        by_drf = serializers.ModelSerializer.to_representation(
+            StockBalanceOutputSerializer(), balance
+        )
+    assert dict(by_hand) == dict(by_drf)

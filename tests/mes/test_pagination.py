@@ -4,10 +4,11 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.http import Http404
 from django.utils import timezone
 
-from mes.pagination import encode_cursor, keyset_page
+from mes.pagination import encode_cursor, keyset_filter, keyset_page
 
 ORDERING = ("-date_joined", "-id")
 
@@ -86,3 +87,55 @@ def test_newer_goes_back_to_the_page_before():
 def test_an_unreadable_cursor_is_not_found(cursor):
     with pytest.raises(Http404):
         keyset_page(get_user_model().objects.all(), cursor=cursor, ordering=ORDERING, size=5)
+
+
+# --- keyset_filter: keys that may be NULL ----------------------------------------------------
+NULLABLE_ORDERING = ("last_login", "id")
+
+
+def _walk_by_keyset_filter(queryset, *, size, forward=True):
+    """Pages of ``size`` along (``last_login``, ``id``) ascending, NULLs where the
+    database sorts them; backwards (nearest first) with ``forward=False``."""
+    ordering = NULLABLE_ORDERING if forward else tuple(f"-{n}" for n in NULLABLE_ORDERING)
+    seen, key = [], None
+    while True:
+        page = queryset
+        if key is not None:
+            past = keyset_filter(
+                NULLABLE_ORDERING,
+                key,
+                forward=forward,
+                nullable=frozenset({"last_login"}),
+                nulls_largest=connection.features.nulls_order_largest,
+            )
+            if past is None:
+                return seen
+            page = page.filter(past)
+        rows = list(page.order_by(*ordering).values_list("last_login", "id")[:size])
+        seen += [pk for _login, pk in rows]
+        if len(rows) < size:
+            return seen
+        key = list(rows[-1])
+
+
+@pytest.mark.django_db
+def test_keyset_filter_walks_a_nullable_key_both_ways():
+    now = timezone.now()
+    users = make_users(23, prefix="k", joined=lambda n: now)
+    for n, user in enumerate(users):
+        # Ties on the time, and a NULL for every third user.
+        user.last_login = None if n % 3 == 0 else now - timedelta(minutes=n % 4)
+        user.save(update_fields=["last_login"])
+    queryset = get_user_model().objects.filter(username__startswith="k")
+    in_order = list(queryset.order_by(*NULLABLE_ORDERING).values_list("id", flat=True))
+    for size in (1, 4, 7):
+        assert _walk_by_keyset_filter(queryset, size=size) == in_order
+        assert _walk_by_keyset_filter(queryset, size=size, forward=False) == in_order[::-1]
+
+
+def test_keyset_filter_past_a_null_last_key():
+    only = dict(nullable=frozenset({"b"}), nulls_largest=True)
+    # NULL is the largest: nothing of the last key lies past it, something before it.
+    assert keyset_filter(["b"], [None], **only) is None
+    assert keyset_filter(["b"], [None], forward=False, **only) is not None
+    assert keyset_filter(["b"], [None], nullable=frozenset({"b"}), nulls_largest=False)

@@ -1,254 +1,24 @@
-"""Inventory REST API: master data, balances, the ledger and movements."""
+"""Movements: the ledger by movement, one movement, a batch of them, a reversal."""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import generics, serializers, status, viewsets
-from rest_framework.parsers import JSONParser
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import generics, serializers, status
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inventory import errors, selectors, services
-from inventory.models import (
-    Batch,
-    Location,
-    Material,
-    MovementSource,
-    StockBalance,
-    StockMovement,
-    StockReservation,
-)
+from inventory.api.answers import IDEMPOTENCY_HEADER, quantity_text, replay_headers, time_text
+from inventory.models import MovementSource, StockMovement
 from mes.errors import API_VALIDATION, ApplicationError
-from mes.fields import (
-    OccurredAtField,
-    QueryDateTimeField,
-    StrictBooleanField,
-    StrictCharField,
-    StrictModelSerializer,
-)
+from mes.fields import OccurredAtField, QueryDateTimeField, StrictCharField
+from mes.idempotency import KEY_PATTERN
 from mes.pagination import CursorOrPageNumbers
 from mes.permissions import ModelPermissions, permission_required
 
-REPLAYED_HEADER = "Idempotent-Replayed"
 
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=True,
-    description="Client-chosen key; a replay with the same key and payload changes nothing.",
-)
-
-
-def _replay_headers(replayed: bool) -> dict[str, str]:
-    """A replay answers with the first body; this header tells it apart from 201."""
-    return {REPLAYED_HEADER: "true"} if replayed else {}
-
-
-# --- Master data ------------------------------------------------------------
-# The serializers check the input; the services write it, the same way as the
-# master data other systems send (``inventory.services.master_data``).
-class MaterialSerializer(StrictModelSerializer):
-    code = StrictCharField(max_length=64, trim_whitespace=False)
-    # The model's check constraint, as a field error (DRF does not run it).
-    safety_stock = serializers.DecimalField(
-        max_digits=18, decimal_places=6, min_value=0, required=False
-    )
-
-    class Meta:
-        model = Material
-        fields = [
-            "id",
-            "code",
-            "name",
-            "specification",
-            "unit",
-            "decimal_places",
-            "category",
-            "is_batch_tracked",
-            "allow_negative",
-            "safety_stock",
-            "is_active",
-        ]
-
-    def validate_code(self, value):
-        queryset = Material.objects.filter(code=value)
-        if self.instance is not None:
-            queryset = queryset.exclude(pk=self.instance.pk)
-        if queryset.exists():
-            raise serializers.ValidationError("A material with this code exists.")
-        return value
-
-
-class LocationSerializer(StrictModelSerializer):
-    parent = serializers.SlugRelatedField(
-        slug_field="code", queryset=Location.objects.all(), required=False, allow_null=True
-    )
-
-    class Meta:
-        model = Location
-        fields = ["id", "code", "name", "parent", "level", "location_type", "is_active"]
-
-
-class BatchSerializer(StrictModelSerializer):
-    material = serializers.SlugRelatedField(slug_field="code", queryset=Material.objects.all())
-
-    class Meta:
-        model = Batch
-        fields = ["id", "material", "number", "production_date", "expiry_date", "supplier_lot"]
-        validators = [
-            serializers.UniqueTogetherValidator(
-                queryset=Batch.objects.all(), fields=["material", "number"]
-            )
-        ]
-
-
-class MaterialViewSet(viewsets.ModelViewSet):
-    queryset = Material.objects.all()
-    serializer_class = MaterialSerializer
-    permission_classes = [ModelPermissions]
-    parser_classes = [JSONParser]  # master data is JSON (a form body could not be checked)
-    filterset_fields = ["category", "is_batch_tracked", "is_active", "unit"]
-    search_fields = ["code", "name", "specification"]
-    ordering_fields = ["code", "name", "category"]
-
-    def perform_create(self, serializer):
-        serializer.instance = services.material_create(
-            actor=self.request.user, fields=serializer.validated_data
-        )
-
-    def perform_update(self, serializer):
-        serializer.instance = services.material_update(
-            actor=self.request.user, material=serializer.instance, fields=serializer.validated_data
-        )
-
-    def perform_destroy(self, instance):
-        services.material_delete(actor=self.request.user, material=instance)
-
-
-class LocationViewSet(viewsets.ModelViewSet):
-    queryset = Location.objects.select_related("parent")
-    serializer_class = LocationSerializer
-    permission_classes = [ModelPermissions]
-    parser_classes = [JSONParser]
-    filterset_fields = ["location_type", "level", "is_active", "parent__code"]
-    search_fields = ["code", "name"]
-    ordering_fields = ["code", "name"]
-
-    def perform_create(self, serializer):
-        serializer.instance = services.location_create(
-            actor=self.request.user, fields=serializer.validated_data
-        )
-
-    def perform_update(self, serializer):
-        serializer.instance = services.location_update(
-            actor=self.request.user, location=serializer.instance, fields=serializer.validated_data
-        )
-
-    def perform_destroy(self, instance):
-        services.location_delete(actor=self.request.user, location=instance)
-
-
-class BatchViewSet(viewsets.ModelViewSet):
-    queryset = Batch.objects.select_related("material")
-    serializer_class = BatchSerializer
-    permission_classes = [ModelPermissions]
-    parser_classes = [JSONParser]
-    filterset_fields = ["material__code", "number"]
-    search_fields = ["number", "supplier_lot", "material__code"]
-    ordering_fields = ["number", "expiry_date"]
-
-    def perform_create(self, serializer):
-        serializer.instance = services.batch_create(
-            actor=self.request.user, fields=serializer.validated_data
-        )
-
-    def perform_update(self, serializer):
-        serializer.instance = services.batch_update(
-            actor=self.request.user, batch=serializer.instance, fields=serializer.validated_data
-        )
-
-    def perform_destroy(self, instance):
-        services.batch_delete(actor=self.request.user, batch=instance)
-
-
-# --- Balances -----------------------------------------------------------------
-class StockBalanceOutputSerializer(serializers.ModelSerializer):
-    material = serializers.CharField(source="material.code")
-    material_name = serializers.CharField(source="material.name")
-    unit = serializers.CharField(source="material.unit")
-    location = serializers.CharField(source="location.code")
-    batch = serializers.CharField(source="batch.number", default=None, allow_null=True)
-    available = serializers.DecimalField(max_digits=18, decimal_places=6)
-
-    class Meta:
-        model = StockBalance
-        fields = [
-            "id",
-            "material",
-            "material_name",
-            "unit",
-            "location",
-            "batch",
-            "on_hand",
-            "reserved",
-            "available",
-            "updated_at",
-        ]
-
-    def to_representation(self, balance):
-        """DRF's rows, written by hand: for a page of 50 balances DRF's field machinery
-        cost more than the database. A test holds this to DRF's own output."""
-        batch = balance.batch
-        return {
-            "id": balance.pk,
-            "material": balance.material.code,
-            "material_name": balance.material.name,
-            "unit": balance.material.unit,
-            "location": balance.location.code,
-            "batch": batch.number if batch is not None else None,
-            "on_hand": _QUANTITY_TEXT(balance.on_hand),
-            "reserved": _QUANTITY_TEXT(balance.reserved),
-            "available": _QUANTITY_TEXT(balance.available),
-            "updated_at": _TIME_TEXT(balance.updated_at),
-        }
-
-
-_QUANTITY_TEXT = serializers.DecimalField(max_digits=18, decimal_places=6).to_representation
-_TIME_TEXT = serializers.DateTimeField().to_representation
-
-
-class StockBalanceListApi(generics.ListAPIView):
-    """Balances; filter by material, location, batch code or below safety stock."""
-
-    serializer_class = StockBalanceOutputSerializer
-    permission_classes = [ModelPermissions]
-    queryset = StockBalance.objects.none()  # for the permission class
-    filter_backends = []
-
-    class FilterSerializer(serializers.Serializer):
-        # Blank is no filter, as an HTML form sends it (and so the schema says).
-        material = serializers.CharField(required=False, allow_blank=True)
-        location = serializers.CharField(required=False, allow_blank=True)
-        batch = serializers.CharField(required=False, allow_blank=True)
-        location_type = serializers.ChoiceField(choices=Location.Type.choices, required=False)
-        search = serializers.CharField(required=False, allow_blank=True)
-        below_safety_stock = StrictBooleanField(required=False, default=False)
-        include_empty = StrictBooleanField(required=False, default=False)
-
-    @extend_schema(parameters=[FilterSerializer])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-    def get_queryset(self):
-        filters = self.FilterSerializer(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        return selectors.stock_balance_list(**filters.validated_data)
-
-
-# --- Movements ----------------------------------------------------------------
 class MovementInputSerializer(serializers.Serializer):
     type = StrictCharField(max_length=32)
     material = StrictCharField(max_length=64, trim_whitespace=False)
@@ -412,20 +182,106 @@ class MovementListCreateApi(generics.ListAPIView):
         movement_type = request.data.get("type") if isinstance(request.data, dict) else None
         if isinstance(movement_type, str) and movement_type in services.MOVEMENT_PERMISSIONS:
             services.movement_authorize(request.user, movement_type)
-        serializer = MovementInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        movement_request, source = serializer.to_request()
+        movement_request, source = MOVEMENT_INPUT.to_request(
+            MOVEMENT_INPUT.run_validation(request.data)
+        )
+        key = request.headers.get("Idempotency-Key")
+        replayed = _movement_replayed(request.user, key, movement_request, source)
+        if replayed is not None:
+            return Response(replayed, status=status.HTTP_200_OK, headers=replay_headers(True))
         result = services.stock_move(
-            actor=request.user,
-            idempotency_key=request.headers.get("Idempotency-Key"),
-            request=movement_request,
-            source=source,
+            actor=request.user, idempotency_key=key, request=movement_request, source=source
         )
         return Response(
             movement_result_data(result),
             status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
-            headers=_replay_headers(result.replayed),
+            headers=replay_headers(result.replayed),
         )
+
+
+# Built once, as MOVEMENT_OUTPUT (its fields keep no state between calls).
+MOVEMENT_INPUT = MovementInputSerializer()
+
+
+def _movement_replayed(user, key: str | None, request, source: str) -> dict | None:
+    """The first answer to this key, if the user already sent it: read by one SELECT
+    of the movement (and one of its entries) and written from the rows, without the
+    write's transaction, its failed insert and its rollback. ``API-011`` if the key was
+    used for another request. ``None`` when the key is new (or not a valid key: the
+    service refuses that): the service writes it, and still replays a key that a
+    concurrent request stored first.
+    """
+    if not key or not KEY_PATTERN.match(key):
+        return None
+    movement = selectors.stock_movement_answer_row(actor_id=user.pk, idempotency_key=key)
+    if movement is None:
+        return None
+    services.movement_replay_check(
+        actor=user,
+        idempotency_key=key,
+        request=request,
+        source=source,
+        stored_fingerprint=movement[2],
+    )
+    entries = selectors.stock_movement_entry_rows(movement_id=movement[0])
+    return movement_answer_data(movement, entries, timezone.get_current_timezone())
+
+
+def movement_answer_data(movement: list, entries: list, zone) -> dict:
+    """A row of ``selectors.STOCK_MOVEMENT_ANSWER_ROW`` and its entries (rows of
+    ``STOCK_MOVEMENT_ENTRY_ROW``) as ``MovementOutputSerializer`` answers the movement
+    (a test holds the two equal)."""
+    (
+        movement_id,
+        key,
+        _fingerprint,
+        movement_type,
+        material,
+        location_id,
+        location,
+        to_location_id,
+        to_location,
+        batch,
+        quantity,
+        reason,
+        reference,
+        source,
+        device_id,
+        note,
+        occurred_at,
+        recorded_at,
+        actor,
+        reverses,
+    ) = movement
+    codes = {location_id: location, to_location_id: to_location}
+    return {
+        "id": movement_id,
+        "idempotency_key": key,
+        "type": movement_type,
+        "material": material,
+        "location": location,
+        "to_location": to_location,
+        "batch": batch,
+        "quantity": quantity_text(quantity),
+        "reason": reason,
+        "reference": reference,
+        "source": source,
+        "device_id": device_id,
+        "note": note,
+        "occurred_at": time_text(occurred_at, zone),
+        "recorded_at": time_text(recorded_at, zone),
+        "actor": actor,
+        "reverses": reverses,
+        "entries": [
+            {
+                "id": entry_id,
+                "location": codes[entry_location],
+                "quantity": quantity_text(entry_quantity),
+                "balance_after": quantity_text(balance_after),
+            }
+            for entry_id, entry_location, entry_quantity, balance_after in entries
+        ],
+    }
 
 
 class MovementBatchItemOutputSerializer(serializers.Serializer):
@@ -522,76 +378,5 @@ class MovementReverseApi(APIView):
         return Response(
             movement_result_data(result),
             status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
-            headers=_replay_headers(result.replayed),
+            headers=replay_headers(result.replayed),
         )
-
-
-# --- Reservations -------------------------------------------------------------
-class ReservationOutputSerializer(serializers.ModelSerializer):
-    material = serializers.CharField(source="balance.material.code")
-    location = serializers.CharField(source="balance.location.code")
-    batch = serializers.CharField(source="balance.batch.number", default=None, allow_null=True)
-
-    class Meta:
-        model = StockReservation
-        fields = [
-            "id",
-            "idempotency_key",
-            "material",
-            "location",
-            "batch",
-            "quantity",
-            "open_quantity",
-            "reference",
-            "state",
-            "created_at",
-            "updated_at",
-        ]
-
-
-class ReservationListCreateApi(generics.ListAPIView):
-    """GET: reservations (filter by reference, state). POST: reserve stock."""
-
-    serializer_class = ReservationOutputSerializer
-    permission_classes = [ModelPermissions]
-    queryset = StockReservation.objects.select_related(
-        "balance__material", "balance__location", "balance__batch"
-    )
-    filterset_fields = ["reference", "state"]
-    search_fields = []
-    ordering_fields = ["created_at"]
-
-    class ReservationInputSerializer(serializers.Serializer):
-        material = StrictCharField(max_length=64, trim_whitespace=False)
-        location = StrictCharField(max_length=64)
-        batch = StrictCharField(max_length=64, required=False, allow_null=True, allow_blank=True)
-        quantity = serializers.DecimalField(max_digits=None, decimal_places=None)
-        reference = serializers.CharField(max_length=100)
-
-    @extend_schema(
-        request=ReservationInputSerializer,
-        parameters=[IDEMPOTENCY_HEADER],
-        responses={201: ReservationOutputSerializer},
-    )
-    def post(self, request):
-        serializer = self.ReservationInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        reservation, replayed = services.stock_reserve(
-            actor=request.user,
-            idempotency_key=request.headers.get("Idempotency-Key"),
-            request=services.ReservationRequest(**serializer.validated_data),
-        )
-        return Response(
-            ReservationOutputSerializer(reservation).data,
-            status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED,
-            headers=_replay_headers(replayed),
-        )
-
-
-class ReservationReleaseApi(APIView):
-    @extend_schema(request=None, responses=ReservationOutputSerializer)
-    def post(self, request, reservation_id: int):
-        reservation = services.stock_reservation_release(
-            actor=request.user, reservation_id=reservation_id
-        )
-        return Response(ReservationOutputSerializer(reservation).data)
