@@ -226,12 +226,7 @@ def plant_snapshot(name: str, compute):
     seconds = settings.MES_HOME_SNAPSHOT_SECONDS
     if seconds <= 0:
         return compute()
-    key = f"home:{name}"
-    found = cache.get(key)
-    if found is None:
-        found = compute()
-        cache.set(key, found, seconds)
-    return found
+    return cache.get_or_set(f"home:{name}", compute, seconds)
 
 
 def materials_short() -> tuple[list[Material], int]:
