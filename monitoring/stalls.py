@@ -531,8 +531,9 @@ def _diagnose(order: _Order, ops: list[_Operation], operation: _Operation | None
 
 def stall_summary(stalls: list[Stall], *, rows: int | None = None) -> list[dict[str, Any]]:
     """Stalls grouped by reason (in the order of the reasons), then by work center;
-    each group's stalls oldest first. ``shown`` is the first ``rows`` of a group's
-    stalls (all when None) and ``more`` how many are left out."""
+    each group's stalls oldest first. ``key`` names a work center's group
+    (``<reason>:<code>``), ``shown`` is the first ``rows`` of its stalls (all when
+    None) and ``more`` how many are left out."""
     grouped: dict[str, dict[str, list[Stall]]] = defaultdict(lambda: defaultdict(list))
     for stall in sorted(stalls, key=lambda item: (item.since, item.number)):
         grouped[stall.reason][stall.work_center].append(stall)
@@ -542,6 +543,8 @@ def stall_summary(stalls: list[Stall], *, rows: int | None = None) -> list[dict[
             continue
         centers = [
             {
+                "key": f"{reason}:{code}",
+                "reason": reason,
                 "work_center": code,
                 "work_center_name": items[0].work_center_name,
                 "count": len(items),

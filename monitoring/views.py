@@ -259,22 +259,42 @@ def incident_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- Stalls ------------------------------------------------------------------------------
 STALL_ROWS = 10  # oldest orders listed per reason and work center; ?all=1 lists every one
+# A page with more stalled orders than this shows each work center's group collapsed,
+# its rows fetched when it is opened: a plant-wide stall lists hundreds of orders over
+# dozens of groups, and rendering them all is what made the page slow.
+STALLS_SHOWN_OPEN = 50
+STALL_REFRESH_SECONDS = 60
 
 
 @page_permission_required(DASHBOARDS)
 @require_GET
 def stall_dashboard(request: HttpRequest) -> HttpResponse:
-    """Why production stopped: stalled orders by reason and work center, oldest first."""
+    """Why production stopped: stalled orders by reason and work center, oldest first.
+
+    ``?group=<reason>:<work center>`` answers one group's rows (a group being opened);
+    ``?open=`` names groups to render open (the refresh keeps what the planner opened).
+    """
 
     stalls = stall_list()
-    default, _per_center = stall_thresholds()
     show_all = request.GET.get("all") == "1"
+    groups = stall_summary(stalls, rows=None if show_all else STALL_ROWS)
+    wanted = request.GET.get("group")
+    if wanted is not None:
+        center = next((c for g in groups for c in g["work_centers"] if c["key"] == wanted), None)
+        return render(request, "monitoring/_stall_rows.html", {"center": center})
+    opened = set(request.GET.getlist("open"))
+    all_open = show_all or len(stalls) <= STALLS_SHOWN_OPEN
+    for group in groups:
+        for center in group["work_centers"]:
+            center["open"] = all_open or center["key"] in opened
+    default, _per_center = stall_thresholds()
     context = {
         "stalls": stalls,
-        "groups": stall_summary(stalls, rows=None if show_all else STALL_ROWS),
+        "groups": groups,
         "show_all": show_all,
         "default_threshold": default,
         "now": timezone.now(),
+        "refresh_seconds": STALL_REFRESH_SECONDS,
     }
     return _render(request, "monitoring/stalls.html", "monitoring/_stall_body.html", context)
 

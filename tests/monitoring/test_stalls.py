@@ -347,3 +347,34 @@ def test_the_page_lists_the_oldest_orders_of_a_group_and_links_to_all(
     everything = client.get("/monitoring/stalls/?all=1", HTTP_ACCEPT_LANGUAGE="en")
     html = everything.content.decode()
     assert all(number in html for number in numbers) and "more not listed" not in html
+
+
+def test_a_long_page_collapses_its_groups_and_opens_one_on_demand(
+    plant, client, user_with_role, settings, monkeypatch
+):
+    settings.MES_STALL_MINUTES = 0
+    monkeypatch.setattr("monitoring.views.STALLS_SHOWN_OPEN", 1)
+    turning = order()
+    cover = order(product="COVER")
+    client.force_login(user_with_role("planner"))
+    html = client.get("/monitoring/stalls/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    # Counts and groups without their rows; each group fetches its rows when opened.
+    assert "2 work orders have not progressed" in html
+    assert turning.number not in html and cover.number not in html
+    assert 'data-group="not_accepted:WC-A"' in html and " open>" not in html
+    assert 'hx-get="/monitoring/stalls/?group=not_accepted%3AWC-A"' in html
+
+    rows = client.get("/monitoring/stalls/?group=not_accepted:WC-A", HTTP_HX_REQUEST="true")
+    assert turning.number in rows.content.decode() and cover.number not in rows.content.decode()
+    assert b"<html" not in rows.content and b"<details" not in rows.content
+    gone = client.get("/monitoring/stalls/?group=not_accepted:WC-B", HTTP_ACCEPT_LANGUAGE="en")
+    assert "No order of this group is stalled any more." in gone.content.decode()
+
+    # The refresh names the opened groups: they come back open with their rows.
+    refreshed = client.get(
+        "/monitoring/stalls/?open=not_accepted:WC-A", HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert turning.number in refreshed and cover.number not in refreshed
+    assert 'data-group="not_accepted:WC-A" open>' in refreshed
+    everything = client.get("/monitoring/stalls/?all=1").content.decode()
+    assert turning.number in everything and cover.number in everything
