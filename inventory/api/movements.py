@@ -14,7 +14,6 @@ from inventory.api.answers import IDEMPOTENCY_HEADER, quantity_text, replay_head
 from inventory.models import MovementSource, StockMovement
 from mes.errors import API_VALIDATION, ApplicationError
 from mes.fields import OccurredAtField, QueryDateTimeField, StrictCharField
-from mes.idempotency import KEY_PATTERN
 from mes.pagination import CursorOrPageNumbers
 from mes.permissions import ModelPermissions, permission_required
 
@@ -186,9 +185,12 @@ class MovementListCreateApi(generics.ListAPIView):
             MOVEMENT_INPUT.run_validation(request.data)
         )
         key = request.headers.get("Idempotency-Key")
-        replayed = _movement_replayed(request.user, key, movement_request, source)
-        if replayed is not None:
-            return Response(replayed, status=status.HTTP_200_OK, headers=replay_headers(True))
+        stored = services.movement_stored_answer(
+            actor=request.user, idempotency_key=key, request=movement_request, source=source
+        )
+        if stored is not None:
+            answer = movement_answer_data(*stored, timezone.get_current_timezone())
+            return Response(answer, status=status.HTTP_200_OK, headers=replay_headers(True))
         result = services.stock_move(
             actor=request.user, idempotency_key=key, request=movement_request, source=source
         )
@@ -201,30 +203,6 @@ class MovementListCreateApi(generics.ListAPIView):
 
 # Built once, as MOVEMENT_OUTPUT (its fields keep no state between calls).
 MOVEMENT_INPUT = MovementInputSerializer()
-
-
-def _movement_replayed(user, key: str | None, request, source: str) -> dict | None:
-    """The first answer to this key, if the user already sent it: read by one SELECT
-    of the movement (and one of its entries) and written from the rows, without the
-    write's transaction, its failed insert and its rollback. ``API-011`` if the key was
-    used for another request. ``None`` when the key is new (or not a valid key: the
-    service refuses that): the service writes it, and still replays a key that a
-    concurrent request stored first.
-    """
-    if not key or not KEY_PATTERN.match(key):
-        return None
-    movement = selectors.stock_movement_answer_row(actor_id=user.pk, idempotency_key=key)
-    if movement is None:
-        return None
-    services.movement_replay_check(
-        actor=user,
-        idempotency_key=key,
-        request=request,
-        source=source,
-        stored_fingerprint=movement[2],
-    )
-    entries = selectors.stock_movement_entry_rows(movement_id=movement[0])
-    return movement_answer_data(movement, entries, timezone.get_current_timezone())
 
 
 def movement_answer_data(movement: list, entries: list, zone) -> dict:

@@ -56,7 +56,7 @@ from inventory.services.movements import (
     MOVEMENT_PERMISSIONS,
     may_move_stock,
     movement_authorize,
-    movement_replay_check,
+    movement_stored_answer,
     stock_move,
     stock_movement_reverse,
 )
@@ -115,7 +115,7 @@ __all__ = [
     "material_upsert",
     "may_move_stock",
     "movement_authorize",
-    "movement_replay_check",
+    "movement_stored_answer",
     "stock_move",
     "stock_move_many",
     "stock_movement_reverse",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from inventory import errors
+from inventory import errors, selectors
 from inventory.models import Batch, MovementSource, MovementType, StockMovement
 from inventory.services.claims import recovery_claim, recovery_claimed
 from inventory.services.ledger import (
@@ -32,6 +32,7 @@ from inventory.services.ledger import (
 from inventory.services.validation import MovementRequest, movement_resolve
 from mes.errors import ApplicationError
 from mes.idempotency import (
+    KEY_PATTERN,
     KeyAlreadyUsed,
     idempotency_key_clean,
     idempotent_write,
@@ -106,19 +107,34 @@ def stock_move(
     )
 
 
-def movement_replay_check(
-    *, actor, idempotency_key: str, request: MovementRequest, source: str, stored_fingerprint: str
-) -> None:
-    """Raise unless the movement the actor stored under this key answers ``request``:
-    ``API-003`` if the actor may not make this kind of movement (a key does not lend its
-    first caller's rights), ``API-011`` if the key was used for another request. For a
-    caller that found the stored movement itself (:func:`stock_move` does both too)."""
+def movement_stored_answer(
+    *, actor, idempotency_key: str | None, request: MovementRequest, source: str
+) -> tuple[list, list[list]] | None:
+    """The movement ``actor`` already stored under this key and its ledger entries,
+    as rows of ``selectors.STOCK_MOVEMENT_ANSWER_ROW`` and ``STOCK_MOVEMENT_ENTRY_ROW``:
+    a replay answered by two indexed SELECTs, without the write's transaction, its
+    failed insert and its rollback. ``None`` when the key is new or not a valid key:
+    :func:`stock_move` then writes it (or refuses the key), and still replays a key
+    that a concurrent request stored first.
+
+    Raises as :func:`stock_move` does for a replay: ``API-003`` if the actor may not
+    make this kind of movement (a key does not lend its first caller's rights),
+    ``API-011`` if the key was used for another request.
+    """
+    if not idempotency_key or not KEY_PATTERN.match(idempotency_key):
+        return None
+    movement = selectors.stock_movement_answer_row(
+        actor_id=actor.pk, idempotency_key=idempotency_key
+    )
+    if movement is None:
+        return None
     movement_authorize(actor, request.movement_type)
     same_request_check(
-        stored_fingerprint=stored_fingerprint,
+        stored_fingerprint=movement[2],
         fingerprint=movement_fingerprint(request, source),
         key=idempotency_key,
     )
+    return movement, selectors.stock_movement_entry_rows(movement_id=movement[0])
 
 
 def movement_write(

@@ -1,5 +1,5 @@
 """A replayed POST /api/v1/movements/ is answered from the stored movement, read by one
-SELECT and its entries by another (inventory/api/movements.py ``_movement_replayed``):
+SELECT and its entries by another (``inventory.services.movement_stored_answer``):
 the first answer exactly, nothing written, and the same refusals as the write path
 (another body 409, no right 403)."""
 
