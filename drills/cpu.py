@@ -12,6 +12,14 @@ import time
 import psutil
 
 
+def process_pid(name: str) -> int | None:
+    """The first process of that name on the machine (Redis, for the drill's meter)."""
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] == name:
+            return process.pid
+    return None
+
+
 class CpuMeter:
     """Where the machine's CPU went in a phase, in % of all cores and per operation.
 

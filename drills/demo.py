@@ -10,7 +10,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 from drills.load.limits import find_limits
-from drills.load.results import process_summary
+from drills.load.results import DEFAULT_BUDGETS, judge, process_summary
 from drills.models import DrillRun
 from drills.services import drill_run_record
 
@@ -47,22 +47,6 @@ def demo_report(
         _endpoint("POST /api/v1/movements/", "scan", p95_ms * 0.8),
     ]
     total = {**_endpoint("Aggregated", "all", p95_ms), "requests": 1400, "rps": 11.6}
-    checks = [
-        {
-            "kind": "p95",
-            "name": e["name"],
-            "limit": 300.0 if e["kind"] == "page" else 150.0,
-            "value": e["p95_ms"],
-            "check": f"p95 {e['name']}",
-            "got": f"{e['p95_ms']:.0f} ms",
-            "pass": e["p95_ms"] < (300.0 if e["kind"] == "page" else 150.0),
-        }
-        for e in endpoints
-    ]
-    checks.append(
-        {"kind": "error_rate", "name": "", "limit": 0.001, "value": 0.0, "check": "error rate",
-         "got": "0.000%", "pass": True}
-    )  # fmt: skip
     report = {
         "started": started.isoformat(timespec="seconds"),
         "finished": (started + timedelta(seconds=seconds + 60)).isoformat(timespec="seconds"),
@@ -77,8 +61,8 @@ def demo_report(
         "ramp_up": {"seconds_to_all_users": 10, "p95_ms_max": p95_ms * 4, "rps_max": 14.0},
         "failures": [],
         "integrity": None,
-        "budgets": {"page_p95_ms": 300.0, "scan_p95_ms": 150.0, "error_rate": 0.001},
-        "verdict": {"checks": checks, "pass": all(c["pass"] for c in checks)},
+        "budgets": DEFAULT_BUDGETS,
+        "verdict": judge(endpoints, total, None, DEFAULT_BUDGETS, machine_cpu=cpu),
         "stack": STACK,
     }
     report["resources"] = {

@@ -120,6 +120,8 @@ def check_text(check: dict) -> SafeString | str:
         return _("error rate under %(limit).2f %%") % {"limit": 100 * check["limit"]}
     if check.get("kind") == "integrity":
         return _("nothing lost: ledger = balances, each scan applied exactly once")
+    if check.get("kind") == "machine_cpu":
+        return _("mean CPU of the machine under %(limit).0f %%") % {"limit": check["limit"]}
     return check.get("check", "")
 
 
@@ -130,6 +132,8 @@ def check_value(check: dict) -> str:
         return f"{100 * check['value']:.3f} %"
     if check.get("kind") == "integrity":
         return _("%(count)s problems") % {"count": check["value"]}
+    if check.get("kind") == "machine_cpu":
+        return f"{check['value']:.1f} %"
     return check.get("got", "")
 
 

@@ -521,6 +521,7 @@ DRILL_BUDGETS = {
     "page_p95_ms": env.float("MES_DRILL_PAGE_P95_MS", default=300.0),
     "scan_p95_ms": env.float("MES_DRILL_SCAN_P95_MS", default=150.0),
     "error_rate": env.float("MES_DRILL_ERROR_RATE", default=0.001),
+    "machine_cpu_percent": env.float("MES_DRILL_MACHINE_CPU_PERCENT", default=40.0),
 }
 
 # --- Releases, snapshots and feature flags (docs/releases.md) -------------

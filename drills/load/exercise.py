@@ -12,11 +12,11 @@ from django.conf import settings
 from django.db import connection
 
 from drills.console import drill_log as log
-from drills.cpu import CpuMeter
+from drills.cpu import CpuMeter, process_pid
 from drills.load.dataset import seed_from_dataset
 from drills.load.files import RunFiles
 from drills.load.integrity import integrity_check
-from drills.load.limits import find_limits, stack_config
+from drills.load.limits import find_limits, stack_config, steady_samples
 from drills.load.results import (
     budgets,
     judge,
@@ -73,7 +73,16 @@ def load(options, report: dict, base_url: str, stack, files: RunFiles, sampler) 
     meter = CpuMeter(
         options.db_name,
         stack.server.process.pid if stack is not None else None,
-        roots={"worker": stack.worker.pid if stack is not None else None, "locust": locust.pid},
+        roots={
+            "worker": stack.worker.pid if stack is not None else None,
+            "locust": locust.pid,
+            # What the rest of the machine spends on the drill's behalf, named apart.
+            **{
+                f"fake {kind}": fake.process.pid
+                for kind, fake in (stack.fakes if stack else {}).items()
+            },
+            "redis": process_pid("redis-server"),
+        },
         with_children=False,
         interval=1.0,  # the stack's processes live through the drill; the sweep is not free
     )
@@ -101,8 +110,15 @@ def read_results(options, report: dict, files: RunFiles) -> None:
     report["resources"] = resource_peaks(report["samples"])
     report["integrity"] = None if options.target else integrity_check(files.keys_log)
     report["budgets"] = budgets()
+    # Only when the stack ran here: against --target this machine runs locust alone.
+    steady_cpu = [sample["cpu_percent"] for sample in steady_samples(report)]
+    machine_cpu = round(sum(steady_cpu) / len(steady_cpu), 1) if steady_cpu else None
     report["verdict"] = judge(
-        report["endpoints"], report["total"], report["integrity"], report["budgets"]
+        report["endpoints"],
+        report["total"],
+        report["integrity"],
+        report["budgets"],
+        machine_cpu=None if options.target else machine_cpu,
     )
     report["stack"] = stack_config(options, settings.DATABASES["default"].get("CONN_MAX_AGE"))
     report["warnings"] = find_limits(report, report["stack"])

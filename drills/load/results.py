@@ -11,7 +11,14 @@ from drills.load.options import SETTLE_SECONDS
 
 SCAN_PREFIXES = ("POST floor ", "POST /api/v1/floor/", "POST /api/v1/movements/")
 # settings.DRILL_BUDGETS overrides any of them.
-DEFAULT_BUDGETS = {"page_p95_ms": 300.0, "scan_p95_ms": 150.0, "error_rate": 0.001}
+# The machine's mean CPU in the steady state: the plant's pace must leave most of the
+# machine idle, or a busier day (or a slow query) leaves no margin.
+DEFAULT_BUDGETS = {
+    "page_p95_ms": 300.0,
+    "scan_p95_ms": 150.0,
+    "error_rate": 0.001,
+    "machine_cpu_percent": 40.0,
+}
 
 
 def _number(value: str) -> float:
@@ -155,9 +162,17 @@ def budgets() -> dict:
     return {**DEFAULT_BUDGETS, **getattr(settings, "DRILL_BUDGETS", {})}
 
 
-def judge(endpoints: list[dict], total: dict, integrity: dict | None, limits: dict) -> dict:
+def judge(
+    endpoints: list[dict],
+    total: dict,
+    integrity: dict | None,
+    limits: dict,
+    machine_cpu: float | None = None,
+) -> dict:
     """PASS when every check passes. Each check has an English line (``check``,
-    ``got``) and its parts (``kind``, ``name``, ``limit``, ``value``) for the pages."""
+    ``got``) and its parts (``kind``, ``name``, ``limit``, ``value``) for the pages.
+    ``machine_cpu`` is the mean CPU of the machine the stack ran on (``None``: not
+    measured, as for a stack elsewhere)."""
     checks = []
     for entry in endpoints:
         limit = {"page": limits["page_p95_ms"], "scan": limits["scan_p95_ms"]}.get(entry["kind"])
@@ -200,6 +215,19 @@ def judge(endpoints: list[dict], total: dict, integrity: dict | None, limits: di
                     f"{integrity['ledger_drift']} drifted balances"
                 ),
                 "pass": integrity["ok"],
+            }
+        )
+    if machine_cpu is not None:
+        limit = limits["machine_cpu_percent"]
+        checks.append(
+            {
+                "kind": "machine_cpu",
+                "name": "",
+                "limit": limit,
+                "value": machine_cpu,
+                "check": f"mean CPU of the machine < {limit:.0f} %",
+                "got": f"{machine_cpu:.1f} %",
+                "pass": machine_cpu < limit,
             }
         )
     return {"checks": checks, "pass": all(check["pass"] for check in checks)}

@@ -133,6 +133,7 @@ def test_the_pages_speak_chinese(client):
 
     assert "负载演练" in listing
     assert "与上一次演练相比" in detail
+    assert "整机平均 CPU 低于 40 %" in detail and "55.0 %" in detail
     assert "把 PostgreSQL 的 <code>max_connections</code>" in detail
 
 

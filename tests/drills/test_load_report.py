@@ -166,3 +166,15 @@ def test_the_console_report_prints_the_warnings_and_the_verdict(capsys):
     out = capsys.readouterr().out
     assert "WARN  Database connections are the limit" in out
     assert "VERDICT: PASS" in out
+
+
+def test_the_machine_cpu_decides_when_the_stack_ran_here():
+    total = _entry("Aggregated", 50.0, requests=1000)
+
+    assert judge([], total, None, DEFAULT_BUDGETS, machine_cpu=39.9)["pass"]
+    verdict = judge([], total, None, DEFAULT_BUDGETS, machine_cpu=40.0)
+    assert not verdict["pass"]
+    (cpu,) = [c for c in verdict["checks"] if c["kind"] == "machine_cpu"]
+    assert cpu["got"] == "40.0 %" and cpu["limit"] == 40.0
+    # Against a stack elsewhere this machine runs the load alone: no CPU check.
+    assert [c["kind"] for c in judge([], total, None, DEFAULT_BUDGETS)["checks"]] == ["error_rate"]
