@@ -33,3 +33,12 @@ BATCH_TOO_LARGE = register("INV-018", "C", _("A batch request holds at most 500 
 RESERVATION_NOT_ACTIVE = register("INV-019", "C", _("This reservation is no longer active."), 409)
 UNKNOWN_MOVEMENT = register("INV-020", "C", _("This movement is not known."), 404)
 SCRAP_REASON_REQUIRED = register("INV-021", "C", _("Scrap needs a reason."), 400)
+QUALITY_HOLD_LOCKED = register(
+    "INV-022",
+    "C",
+    _(
+        "Goods in quality hold leave it only when their order passes QC; "
+        "scrap them, or move them to another quality-hold location."
+    ),
+    400,
+)

@@ -90,6 +90,7 @@ def stock_move(
     request: MovementRequest,
     source: str = MovementSource.API,
     permission: str | None = None,
+    releases_hold: bool = False,
 ) -> MovementResult:
     """Apply one movement exactly once per actor and idempotency key.
 
@@ -99,11 +100,17 @@ def stock_move(
     Raises ``ApplicationError`` with an ``INV-`` code for bad input or too
     little stock, ``API-003`` when the actor may not, ``API-011`` for a key
     the actor reused with another payload; in every such case nothing is written.
+    ``releases_hold`` is for the QC release alone: it transfers goods out of quality
+    hold (``INV-022`` for any other such transfer).
     """
     # Checked first, before a replay too: a key does not lend its first caller's rights.
     movement_authorize(actor, request.movement_type, permission=permission)
     return movement_write(
-        actor=actor, idempotency_key=idempotency_key, request=request, source=source
+        actor=actor,
+        idempotency_key=idempotency_key,
+        request=request,
+        source=source,
+        releases_hold=releases_hold,
     )
 
 
@@ -138,7 +145,12 @@ def movement_stored_answer(
 
 
 def movement_write(
-    *, actor, idempotency_key: str, request: MovementRequest, source: str
+    *,
+    actor,
+    idempotency_key: str,
+    request: MovementRequest,
+    source: str,
+    releases_hold: bool = False,
 ) -> MovementResult:
     """:func:`stock_move` once the actor's rights are judged (the batch judges them once)."""
     key = idempotency_key_clean(idempotency_key)
@@ -150,7 +162,7 @@ def movement_write(
         model=StockMovement,
         key=key,
         fingerprint=fingerprint,
-        write=lambda: _movement_apply(actor, key, fingerprint, request, source),
+        write=lambda: _movement_apply(actor, key, fingerprint, request, source, releases_hold),
         replay=movement_replayed,
         scope=key_scope(actor),
         # The permissions are checked before, so any refusal may become a replay.
@@ -161,10 +173,15 @@ def movement_write(
 
 
 def _movement_apply(
-    actor, key: str, fingerprint: str, request: MovementRequest, source: str
+    actor,
+    key: str,
+    fingerprint: str,
+    request: MovementRequest,
+    source: str,
+    releases_hold: bool = False,
 ) -> MovementResult:
     """Store the movement, then lock its balances and book its legs (one transaction)."""
-    resolved = movement_resolve(request)
+    resolved = movement_resolve(request, releases_hold=releases_hold)
     batch = resolved.batch
     if batch is None and resolved.batch_number is not None:
         batch, _created = Batch.objects.get_or_create(

@@ -175,9 +175,15 @@ def active_material(material: Material | None) -> Material:
 
 
 def movement_resolve(
-    request: MovementRequest, master: MasterDataCache | None = None
+    request: MovementRequest,
+    master: MasterDataCache | None = None,
+    *,
+    releases_hold: bool = False,
 ) -> ResolvedMovement:
-    """Check everything that needs no lock; raise the first problem found."""
+    """Check everything that needs no lock; raise the first problem found.
+
+    ``releases_hold``: the transfer is the QC release of an order's goods, the only
+    way out of quality hold into stock that can be used."""
     master = master or MasterDataCache()
     if request.movement_type not in MovementType.values or (
         request.movement_type == MovementType.REVERSAL
@@ -188,7 +194,7 @@ def movement_resolve(
     quantity_validate(movement_type, request.quantity, material)
     location = open_location(request.location, "location", master)
     to_location = _target_location(request, location, master)
-    _check_location_types(movement_type, location, to_location)
+    _check_location_types(movement_type, location, to_location, releases_hold)
     if movement_type == MovementType.ADJUSTMENT and not request.reason.strip():
         raise field_error(errors.REASON_REQUIRED, "reason")
     if movement_type == MovementType.SCRAP and not request.reason.strip():
@@ -212,12 +218,13 @@ def _target_location(
 
 
 def _check_location_types(
-    movement_type: str, location: Location, to_location: Location | None
+    movement_type: str, location: Location, to_location: Location | None, releases_hold: bool
 ) -> None:
     """Completions land in pending put-away (or quality hold); put-away takes them out of it.
 
     Goods in quality hold are not available: nothing is issued or put away from
-    there; QC passing moves them out by transfer (``workorders`` pass_qc).
+    there, and only QC passing transfers them out (``workorders`` pass_qc); a
+    transfer to another quality-hold location keeps them held.
     """
     pending = Location.Type.PENDING_PUTAWAY
     hold = Location.Type.QUALITY_HOLD
@@ -225,6 +232,13 @@ def _check_location_types(
         raise field_error(errors.WRONG_LOCATION_TYPE, "location")
     if movement_type == MovementType.ISSUE and location.location_type == hold:
         raise field_error(errors.WRONG_LOCATION_TYPE, "location")
+    if (
+        movement_type == MovementType.TRANSFER
+        and location.location_type == hold
+        and to_location.location_type != hold
+        and not releases_hold
+    ):
+        raise field_error(errors.QUALITY_HOLD_LOCKED, "location")
     if movement_type == MovementType.PUT_AWAY:
         if location.location_type != pending:
             raise field_error(errors.WRONG_LOCATION_TYPE, "location")

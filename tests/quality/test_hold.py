@@ -7,7 +7,13 @@ from django.contrib.admin.sites import AdminSite
 from django.forms import inlineformset_factory
 
 from inventory.models import StockBalance
-from inventory.services import MovementRequest, ReservationRequest, stock_move, stock_reserve
+from inventory.services import (
+    MovementRequest,
+    ReservationRequest,
+    stock_move,
+    stock_move_many,
+    stock_reserve,
+)
 from mes.errors import ApplicationError
 from tests.factories import LocationFactory
 from workorders.admin import RoutingOperationAdmin, RoutingOperationFormSet
@@ -78,6 +84,43 @@ def test_qc_pass_moves_the_goods_to_pending_put_away_and_a_fail_keeps_them(dispa
     with pytest.raises(ApplicationError):  # passed already: nothing moves twice
         work_order_transition(actor=None, work_order_id=passed.pk, transition="pass_qc")
     assert on_hand(product, plant["pending"]) == 10
+
+
+def test_held_goods_leave_quality_hold_only_by_the_qc_release(
+    dispatched, plant, hold, api_client, user_with_role
+):
+    product = plant["product"]
+    run_through(dispatched(10), None)
+    second_hold = LocationFactory(code="QH-02", location_type="quality_hold")
+    storage = LocationFactory(code="FG-B-01")
+
+    def transfer(to, quantity=Decimal(2)):
+        return MovementRequest("transfer", product.code, hold.code, quantity, to_location=to)
+
+    with pytest.raises(ApplicationError) as refused:
+        stock_move(actor=None, idempotency_key="out-1", request=transfer(storage.code))
+    assert refused.value.code == "INV-022" and list(refused.value.fields) == ["location"]
+    (item,) = stock_move_many(actor=None, items=[("out-2", transfer(storage.code), "api")])
+    assert item.status == "error" and item.error.code == "INV-022"
+    api_client.force_authenticate(user_with_role("storekeeper"))
+    answer = api_client.post(
+        "/api/v1/movements/",
+        {"type": "transfer", "material": product.code, "location": hold.code,
+         "to_location": storage.code, "quantity": "2"},
+        format="json",
+        headers={"Idempotency-Key": "out-3"},
+    )  # fmt: skip
+    assert answer.status_code == 400 and answer.json()["code"] == "INV-022"
+    assert on_hand(product, hold) == 10 and on_hand(product, storage) == 0
+
+    # Still held: to another quality-hold location, or out as scrap.
+    stock_move(actor=None, idempotency_key="hold-2", request=transfer(second_hold.code))
+    stock_move(
+        actor=None,
+        idempotency_key="scrap-1",
+        request=MovementRequest("scrap", product.code, hold.code, Decimal(1), reason="裂纹"),
+    )
+    assert (on_hand(product, hold), on_hand(product, second_hold)) == (7, 2)
 
 
 def test_without_a_quality_hold_location_completions_go_to_pending_put_away(dispatched, plant):

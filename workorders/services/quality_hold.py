@@ -73,6 +73,7 @@ def quality_hold_release(work_order, event) -> Decimal:
                 note="QC passed",
             ),
             source=MovementSource.UI,
+            releases_hold=True,
         )
         moved += quantity
     return moved
