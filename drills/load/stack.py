@@ -18,12 +18,16 @@ from drills.web_server import Gunicorn
 
 
 def start_fakes(workdir: Path) -> dict[str, FakeProcess]:
-    """The fake ERP and WMS with the demo data, each in a folder of ``workdir``."""
+    """The fake ERP and WMS with the demo data, each in a folder of ``workdir``.
+
+    Kept in memory only: the load drill never restarts them, and a fake that keeps
+    its state on disk rewrites all of it per message received: a cost that grows
+    with every message and that the drill's CPU figure for the machine counts."""
     fakes = {}
     for kind in ("erp", "wms"):
         folder = workdir / kind
         folder.mkdir()
-        fakes[kind] = FakeProcess(kind, folder, seed=DEMO_SEEDS[kind])
+        fakes[kind] = FakeProcess(kind, folder, seed=DEMO_SEEDS[kind], persist=False)
         fakes[kind].start()
     return fakes
 
