@@ -17,6 +17,7 @@ from drills.load.dataset import seed_from_dataset
 from drills.load.files import RunFiles
 from drills.load.integrity import integrity_check
 from drills.load.limits import find_limits, stack_config, steady_samples
+from drills.load.options import PLANT_USERS
 from drills.load.results import (
     budgets,
     judge,
@@ -110,15 +111,18 @@ def read_results(options, report: dict, files: RunFiles) -> None:
     report["resources"] = resource_peaks(report["samples"])
     report["integrity"] = None if options.target else integrity_check(files.keys_log)
     report["budgets"] = budgets()
-    # Only when the stack ran here: against --target this machine runs locust alone.
+    # The CPU budget is the headroom at the plant's own pace, judged when the stack ran
+    # here (against --target this machine runs locust alone). A larger drill (twice the
+    # plant) is judged on its answers, errors and integrity.
     steady_cpu = [sample["cpu_percent"] for sample in steady_samples(report)]
-    machine_cpu = round(sum(steady_cpu) / len(steady_cpu), 1) if steady_cpu else None
+    at_plant_pace = options.pace == "plant" and options.users <= PLANT_USERS
+    judged_cpu = steady_cpu and at_plant_pace and not options.target
     report["verdict"] = judge(
         report["endpoints"],
         report["total"],
         report["integrity"],
         report["budgets"],
-        machine_cpu=None if options.target else machine_cpu,
+        machine_cpu=round(sum(steady_cpu) / len(steady_cpu), 1) if judged_cpu else None,
     )
     report["stack"] = stack_config(options, settings.DATABASES["default"].get("CONN_MAX_AGE"))
     report["warnings"] = find_limits(report, report["stack"])

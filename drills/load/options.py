@@ -12,8 +12,14 @@ PROG = "python -m drills.load"
 SETTLE_SECONDS = 20
 
 
+# The plant's own size: its scanners, pages and integrations at a busy shift's pace.
+PLANT_USERS = 200
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--users", type=int, default=200, help="simulated users (default 200)")
+    parser.add_argument(
+        "--users", type=int, default=PLANT_USERS, help=f"simulated users (default {PLANT_USERS})"
+    )
     parser.add_argument("--spawn-rate", type=float, default=20.0, help="users started per second")
     parser.add_argument("--duration", type=int, default=120, help="seconds of load")
     parser.add_argument(
