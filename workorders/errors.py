@@ -51,3 +51,4 @@ SPLIT_QUANTITY_INVALID = register(
     400,
 )
 EDIT_INVALID = register("WO-053", "C", _("Give a priority from 1 to 9 and a valid due date."), 400)
+DUPLICATE_NUMBER = register("WO-054", "C", _("A work order with this number already exists."), 409)

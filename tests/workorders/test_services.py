@@ -1,3 +1,4 @@
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -7,7 +8,7 @@ from django.utils import timezone
 from inventory.models import StockBalance
 from inventory.selectors import ledger_drift_list
 from mes.errors import ApplicationError
-from workorders.models import WorkOrderEvent, WorkOrderOperation
+from workorders.models import WorkOrder, WorkOrderEvent, WorkOrderOperation
 from workorders.selectors import operation_times
 from workorders.services import operation_transition, work_order_create, work_order_transition
 
@@ -218,6 +219,36 @@ def test_same_source_reference_creates_one_work_order(plant):
     with pytest.raises(ApplicationError) as raised:
         work_order_create(source="erp", source_reference="MO-1", **kwargs)
     assert raised.value.code == "WO-006"
+
+
+@pytest.mark.django_db
+def test_a_taken_number_is_refused_and_a_drawn_one_drawn_again(plant, monkeypatch):
+    kwargs = {"actor": None, "product": plant["product"].code, "quantity": Decimal(1)}
+    work_order_create(number="WO-TAKEN", **kwargs)
+    with pytest.raises(ApplicationError) as raised:
+        work_order_create(number="WO-TAKEN", **kwargs)
+    assert raised.value.code == "WO-054"
+    assert WorkOrder.objects.count() == 1 and WorkOrderEvent.objects.count() == 1
+
+    # The day's first draw is taken: the next one is used.
+    draws = iter(
+        [
+            uuid.UUID(int=0xABC123 << 104),
+            uuid.UUID(int=0xABC123 << 104),
+            uuid.UUID(int=0xDEF456 << 104),
+        ]
+    )
+    monkeypatch.setattr("workorders.services.creation.uuid.uuid4", lambda: next(draws))
+    first, _replayed = work_order_create(**kwargs)
+    second, _replayed = work_order_create(**kwargs)
+    assert first.number.endswith("-ABC123") and second.number.endswith("-DEF456")
+
+    monkeypatch.setattr(
+        "workorders.services.creation.uuid.uuid4", lambda: uuid.UUID(int=0xABC123 << 104)
+    )
+    with pytest.raises(ApplicationError) as raised:  # every draw taken: refused, not a 500
+        work_order_create(**kwargs)
+    assert raised.value.code == "WO-054" and WorkOrder.objects.count() == 3
 
 
 @pytest.mark.django_db
