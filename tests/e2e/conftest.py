@@ -115,6 +115,38 @@ def artifacts():
     return ARTIFACTS
 
 
+DESK_PASSWORD = "desk-check-42"
+
+
+@pytest.fixture
+def desk_user(transactional_db, user_with_role):
+    """A user of a role who signs in at a desk with :data:`DESK_PASSWORD`."""
+
+    def make(role: str, username: str):
+        user = user_with_role(role, username=username)
+        user.set_password(DESK_PASSWORD)
+        user.save()
+        return user
+
+    return make
+
+
+def desk_sign_in(browser, base_url: str, user, next_path: str = "/"):
+    """A Chinese desktop browser signed in as ``user`` through the sign-in form, on
+    ``next_path``; returns the page and the list its page errors go to."""
+    context = browser.new_context(locale="zh-CN")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{base_url}/accounts/login/?next={next_path}")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", DESK_PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(f"{base_url}{next_path}")
+    return page, errors
+
+
 def scan(page, text: str) -> None:
     """What a keyboard-wedge scanner does: type the code into the focused field, then Enter."""
     page.locator("#scan").focus()
@@ -146,4 +178,4 @@ def eventually(check, timeout: float = 10.0):
         time.sleep(0.05)
 
 
-__all__ = ["PIN", "eventually", "pending_count", "scan", "sign_in"]
+__all__ = ["DESK_PASSWORD", "PIN", "desk_sign_in", "eventually", "pending_count", "scan", "sign_in"]

@@ -4,18 +4,15 @@ page's own refresh keeps it open."""
 import pytest
 
 from monitoring import views as monitoring_views
+from tests.e2e.conftest import desk_sign_in
 from tests.monitoring import test_stalls as stall_fixtures
 
 plant = stall_fixtures.plant  # the fixture, for this module
-PASSWORD = "stall-check-42"
 
 
 @pytest.fixture
-def planner(transactional_db, user_with_role):
-    user = user_with_role("planner", username="stall-planner")
-    user.set_password(PASSWORD)
-    user.save()
-    return user
+def planner(desk_user):
+    return desk_user("planner", "stall-planner")
 
 
 def test_an_opened_group_shows_its_rows_and_stays_open_through_the_refresh(
@@ -25,16 +22,7 @@ def test_an_opened_group_shows_its_rows_and_stays_open_through_the_refresh(
     monkeypatch.setattr(monitoring_views, "STALLS_SHOWN_OPEN", 0)
     monkeypatch.setattr(monitoring_views, "STALL_REFRESH_SECONDS", 1)
     first = stall_fixtures.order()
-    context = browser.new_context(locale="zh-CN")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{live_server.url}/accounts/login/?next=/monitoring/stalls/")
-    page.fill("#id_username", planner.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url("**/monitoring/stalls/")
+    page, errors = desk_sign_in(browser, live_server.url, planner, "/monitoring/stalls/")
     group = page.locator('details[data-group="not_accepted:WC-A"]')
     assert not group.evaluate("element => element.open")
     assert page.get_by_text(first.number).count() == 0
@@ -47,5 +35,5 @@ def test_an_opened_group_shows_its_rows_and_stays_open_through_the_refresh(
     group.get_by_text(second.number).wait_for()
     assert group.evaluate("element => element.open")
     assert page.locator("h1").count() == 1
-    context.close()
+    page.context.close()
     assert errors == [], errors
