@@ -5,3 +5,10 @@ document.addEventListener("htmx:configRequest", (event) => {
   const opened = document.querySelectorAll("#stall-body details[open][data-group]");
   if (opened.length) event.detail.parameters.open = [...opened].map((d) => d.dataset.group);
 });
+
+// A work center in the summary opens its group (which then fetches its rows).
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("#stall-body a[href^='#group-']");
+  const group = link && document.getElementById(link.getAttribute("href").slice(1));
+  if (group) group.open = true;
+});

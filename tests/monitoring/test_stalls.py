@@ -362,6 +362,7 @@ def test_a_long_page_collapses_its_groups_and_opens_one_on_demand(
     assert "2 work orders have not progressed" in html
     assert turning.number not in html and cover.number not in html
     assert 'data-group="not_accepted:WC-A"' in html and " open>" not in html
+    assert 'href="#group-not_accepted-wc-a"' in html and 'id="group-not_accepted-wc-a"' in html
     assert 'hx-get="/monitoring/stalls/?group=not_accepted%3AWC-A"' in html
 
     rows = client.get("/monitoring/stalls/?group=not_accepted:WC-A", HTTP_HX_REQUEST="true")
