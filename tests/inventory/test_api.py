@@ -1072,7 +1072,7 @@ CODES_WITH_THEIR_OWN_TEST = {
     "INV-018": "test_bad_batches_are_refused_whole",
     "INV-019": "test_reserve_replay_list_and_release",
     "INV-020": "test_reversal_endpoint",
-    "INV-022": "tests/quality/test_hold.py::test_held_goods_leave_quality_hold_only_by_the_qc_release",
+    "INV-022": "test_held_goods_leave_quality_hold_only_by_the_qc_release",  # tests/quality
 }
 
 
