@@ -193,18 +193,12 @@ class KeysetOrPageNumbers(CursorOrPageNumbers):
         """The direction and key of a cursor this class wrote; 404 (``API-004``) for
         anything else, before it reaches the database."""
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            direction, values = json.loads(raw)
+            direction, values = _cursor_parts(token, len(self.ordering))
         except (ValueError, TypeError, binascii.Error) as exc:
             raise NotFound(_("Invalid cursor.")) from exc
-        if (
-            direction not in {OLDER, NEWER}
-            or not isinstance(values, list)
-            or len(values) != len(self.ordering)
-            or not all(
-                _key_value_fits(value, kind, name in self.nullable)
-                for value, kind, name in zip(values, self.key_types, self.ordering, strict=True)
-            )
+        if not all(
+            _key_value_fits(value, kind, name in self.nullable)
+            for value, kind, name in zip(values, self.key_types, self.ordering, strict=True)
         ):
             raise NotFound(_("Invalid cursor."))
         return direction, values
@@ -281,13 +275,20 @@ def encode_cursor(direction: str, values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def _cursor_parts(token: str, size: int) -> tuple[str, list]:
+    """The direction and the ``size`` raw key values of an :func:`encode_cursor` token;
+    ``ValueError`` (or ``TypeError``, ``binascii.Error``) for anything else."""
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    direction, values = json.loads(raw)
+    if direction not in {OLDER, NEWER} or not isinstance(values, list) or len(values) != size:
+        raise ValueError(direction)
+    return direction, values
+
+
 def decode_cursor(token: str, queryset: QuerySet, names: list[str]) -> tuple[str, list]:
     """The direction and typed key values of a cursor; Http404 (``API-004``) if unreadable."""
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        direction, values = json.loads(raw)
-        if direction not in {OLDER, NEWER} or len(values) != len(names):
-            raise ValueError(direction)
+        direction, values = _cursor_parts(token, len(names))
         return direction, [
             _typed(queryset, name, value) for name, value in zip(names, values, strict=True)
         ]
@@ -306,17 +307,6 @@ def _typed(queryset: QuerySet, name: str, value: Any) -> Any:
     return model_field.to_python(value) if model_field is not None else value
 
 
-def _beyond(names: list[str], values: list, lookup: str) -> Q:
-    """Rows strictly past ``values`` in the (lexicographic) key order. The leading
-    ``first <= value`` lets an index on the keys start the scan at the cursor."""
-    first = Q(**{f"{names[0]}__{lookup}e": values[0]})
-    beyond = Q()
-    for index, name in enumerate(names):
-        equal = {names[i]: values[i] for i in range(index)}
-        beyond |= Q(**equal, **{f"{name}__{lookup}": values[index]})
-    return first & beyond
-
-
 def keyset_page(
     queryset: QuerySet, *, cursor: str | None, ordering: Sequence[str], size: int = 50
 ) -> KeysetPage:
@@ -329,18 +319,17 @@ def keyset_page(
         direction, values = OLDER, None
     else:
         direction, values = decode_cursor(cursor, queryset, names)
-    along = "lt" if descending else "gt"
-    back = "gt" if descending else "lt"
     if direction == OLDER:
         if values is not None:
-            queryset = queryset.filter(_beyond(names, values, along))
+            queryset = queryset.filter(keyset_filter(names, values, descending=descending))
         rows = list(queryset.order_by(*ordering)[: size + 1])
         more = len(rows) > size
         rows = rows[:size]
         newer = values is not None and bool(rows)
         older = more
     else:
-        rows = list(queryset.filter(_beyond(names, values, back)).order_by(*reverse)[: size + 1])
+        before = keyset_filter(names, values, forward=False, descending=descending)
+        rows = list(queryset.filter(before).order_by(*reverse)[: size + 1])
         newer = len(rows) > size
         rows = rows[:size][::-1]
         older = True
