@@ -298,15 +298,15 @@ STOCK_MOVEMENT_ANSWER_ROW = (
 STOCK_MOVEMENT_ENTRY_ROW = ("id", "location_id", "quantity", "balance_after")
 
 
-def stock_movement_answer_row(*, actor_id: int, idempotency_key: str) -> list | None:
-    """The movement an actor stored under a key, as a row of
+def stock_movement_answer_row(*, actor_id: int, idempotency_key: str) -> dict | None:
+    """The movement an actor stored under a key, by the names of
     :data:`STOCK_MOVEMENT_ANSWER_ROW`; ``None`` if there is none.
 
     One SELECT on the key's unique index, compiled once per thread: a replay is
     answered from it without building the movement and its relations.
     """
     rows = _MOVEMENT_ANSWERS.rows(None, {"actor_id": actor_id, "key": idempotency_key})
-    return rows[0] if rows else None
+    return dict(zip(STOCK_MOVEMENT_ANSWER_ROW, rows[0], strict=True)) if rows else None
 
 
 def stock_movement_entry_rows(*, movement_id: int) -> list[list]:

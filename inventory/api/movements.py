@@ -205,51 +205,32 @@ class MovementListCreateApi(generics.ListAPIView):
 MOVEMENT_INPUT = MovementInputSerializer()
 
 
-def movement_answer_data(movement: list, entries: list, zone) -> dict:
-    """A row of ``selectors.STOCK_MOVEMENT_ANSWER_ROW`` and its entries (rows of
+def movement_answer_data(movement: dict, entries: list, zone) -> dict:
+    """A movement read by ``selectors.stock_movement_answer_row`` and its entries (rows of
     ``STOCK_MOVEMENT_ENTRY_ROW``) as ``MovementOutputSerializer`` answers the movement
     (a test holds the two equal)."""
-    (
-        movement_id,
-        key,
-        _fingerprint,
-        movement_type,
-        material,
-        location_id,
-        location,
-        to_location_id,
-        to_location,
-        batch,
-        quantity,
-        reason,
-        reference,
-        source,
-        device_id,
-        note,
-        occurred_at,
-        recorded_at,
-        actor,
-        reverses,
-    ) = movement
-    codes = {location_id: location, to_location_id: to_location}
+    codes = {
+        movement["location_id"]: movement["location_code"],
+        movement["to_location_id"]: movement["to_location_code"],
+    }
     return {
-        "id": movement_id,
-        "idempotency_key": key,
-        "type": movement_type,
-        "material": material,
-        "location": location,
-        "to_location": to_location,
-        "batch": batch,
-        "quantity": quantity_text(quantity),
-        "reason": reason,
-        "reference": reference,
-        "source": source,
-        "device_id": device_id,
-        "note": note,
-        "occurred_at": time_text(occurred_at, zone),
-        "recorded_at": time_text(recorded_at, zone),
-        "actor": actor,
-        "reverses": reverses,
+        "id": movement["id"],
+        "idempotency_key": movement["idempotency_key"],
+        "type": movement["movement_type"],
+        "material": movement["material_code"],
+        "location": movement["location_code"],
+        "to_location": movement["to_location_code"],
+        "batch": movement["batch_number"],
+        "quantity": quantity_text(movement["quantity"]),
+        "reason": movement["reason"],
+        "reference": movement["reference"],
+        "source": movement["source"],
+        "device_id": movement["device_id"],
+        "note": movement["note"],
+        "occurred_at": time_text(movement["occurred_at"], zone),
+        "recorded_at": time_text(movement["recorded_at"], zone),
+        "actor": movement["actor_name"],
+        "reverses": movement["reverses_id"],
         "entries": [
             {
                 "id": entry_id,

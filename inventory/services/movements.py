@@ -116,9 +116,9 @@ def stock_move(
 
 def movement_stored_answer(
     *, actor, idempotency_key: str | None, request: MovementRequest, source: str
-) -> tuple[list, list[list]] | None:
-    """The movement ``actor`` already stored under this key and its ledger entries,
-    as rows of ``selectors.STOCK_MOVEMENT_ANSWER_ROW`` and ``STOCK_MOVEMENT_ENTRY_ROW``:
+) -> tuple[dict, list[list]] | None:
+    """The movement ``actor`` already stored under this key and its ledger entries, as
+    ``selectors.stock_movement_answer_row`` and ``stock_movement_entry_rows`` read them:
     a replay answered by two indexed SELECTs, without the write's transaction, its
     failed insert and its rollback. ``None`` when the key is new or not a valid key:
     :func:`stock_move` then writes it (or refuses the key), and still replays a key
@@ -137,11 +137,11 @@ def movement_stored_answer(
         return None
     movement_authorize(actor, request.movement_type)
     same_request_check(
-        stored_fingerprint=movement[2],
+        stored_fingerprint=movement["request_fingerprint"],
         fingerprint=movement_fingerprint(request, source),
         key=idempotency_key,
     )
-    return movement, selectors.stock_movement_entry_rows(movement_id=movement[0])
+    return movement, selectors.stock_movement_entry_rows(movement_id=movement["id"])
 
 
 def movement_write(

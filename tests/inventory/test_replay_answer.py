@@ -33,7 +33,7 @@ def keeper(db):
 def stored_answer(actor, key, zone_name="Asia/Shanghai") -> dict:
     with timezone.override(zone_name):
         movement = selectors.stock_movement_answer_row(actor_id=actor.pk, idempotency_key=key)
-        entries = selectors.stock_movement_entry_rows(movement_id=movement[0])
+        entries = selectors.stock_movement_entry_rows(movement_id=movement["id"])
         return movement_answer_data(movement, entries, timezone.get_current_timezone())
 
 
