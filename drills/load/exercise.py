@@ -16,7 +16,7 @@ from drills.cpu import CpuMeter, process_pid
 from drills.load.dataset import seed_from_dataset
 from drills.load.files import RunFiles
 from drills.load.integrity import integrity_check
-from drills.load.limits import find_limits, stack_config, steady_samples
+from drills.load.limits import find_limits, machine_cpu, stack_config, steady_samples
 from drills.load.options import PLANT_USERS
 from drills.load.results import (
     budgets,
@@ -114,15 +114,15 @@ def read_results(options, report: dict, files: RunFiles) -> None:
     # The CPU budget is the headroom at the plant's own pace, judged when the stack ran
     # here (against --target this machine runs locust alone). A larger drill (twice the
     # plant) is judged on its answers, errors and integrity.
-    steady_cpu = [sample["cpu_percent"] for sample in steady_samples(report)]
+    steady = steady_samples(report)
     at_plant_pace = options.pace == "plant" and options.users <= PLANT_USERS
-    judged_cpu = steady_cpu and at_plant_pace and not options.target
+    judged = steady and at_plant_pace and not options.target
     report["verdict"] = judge(
         report["endpoints"],
         report["total"],
         report["integrity"],
         report["budgets"],
-        machine_cpu=round(sum(steady_cpu) / len(steady_cpu), 1) if judged_cpu else None,
+        machine_cpu=round(machine_cpu(steady), 1) if judged else None,
     )
     report["stack"] = stack_config(options, settings.DATABASES["default"].get("CONN_MAX_AGE"))
     report["warnings"] = find_limits(report, report["stack"])

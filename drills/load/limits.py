@@ -54,6 +54,11 @@ def steady_samples(report: dict) -> list[dict]:
     return steady or samples
 
 
+def machine_cpu(samples: list[dict]) -> float:
+    """The machine's mean CPU (% of all cores) over ``samples``."""
+    return _mean([s["cpu_percent"] for s in samples])
+
+
 def find_limits(report: dict, stack: dict) -> list[dict]:
     samples = steady_samples(report)
     warnings: list[dict] = []
@@ -158,7 +163,7 @@ def _web_cpu(report: dict, samples: list[dict], stack: dict) -> list[dict]:
     busiest = _gunicorn_cpu(samples)
     if busiest < SATURATED:
         return []
-    machine = _mean([s["cpu_percent"] for s in samples])
+    machine = machine_cpu(samples)
     workers = stack["web_workers"]
     cores = stack.get("cores") or 1
     if machine < MACHINE_SATURATED:
@@ -185,7 +190,7 @@ def _web_cpu(report: dict, samples: list[dict], stack: dict) -> list[dict]:
 
 
 def _machine(report: dict, samples: list[dict], stack: dict) -> list[dict]:
-    machine = _mean([s["cpu_percent"] for s in samples])
+    machine = machine_cpu(samples)
     if machine < MACHINE_SATURATED:
         return []
     return [
