@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from inventory import errors
@@ -27,6 +27,7 @@ from inventory.services.ledger import (
     BalanceKey,
     MovementResult,
     balances_lock_many,
+    balances_save,
     balances_unused_remove,
     leg_post,
     movement_fingerprint,
@@ -281,7 +282,7 @@ def _write_movements(actor, planned: list[_Planned]) -> list[MovementResult | Ap
     StockMovement.objects.bulk_create([result.movement for result in written])
     StockLedgerEntry.objects.bulk_create([entry for result in written for entry in result.entries])
     booked = {(e.material_id, e.location_id, e.batch_id) for r in written for e in r.entries}
-    _balances_on_hand_update([b for key, b in balances.items() if key in booked], now)
+    balances_save([b for key, b in balances.items() if key in booked], now)
     balances_unused_remove([balances[key] for key in created - booked])
     movements_announce(written)
     return outcomes
@@ -318,20 +319,3 @@ def _deltas(request: MovementRequest):
     if request.movement_type in TWO_LEG_TYPES:
         return [-request.quantity, request.quantity]
     return [-request.quantity if request.movement_type in OUTGOING_TYPES else request.quantity]
-
-
-def _balances_on_hand_update(balances: list[StockBalance], now) -> None:
-    """One ``UPDATE ... FROM (VALUES ...)`` for the locked balances (PostgreSQL, SQLite
-    3.33+; the bulk inserts before it need 3.35+ to return ids); ``bulk_update``'s
-    ``CASE`` per row cost more than the rest of a batch."""
-    if not balances:
-        return
-    table = connection.ops.quote_name(StockBalance._meta.db_table)
-    rows = ", ".join(["(%s, %s)"] * len(balances))
-    params = [value for balance in balances for value in (balance.pk, balance.on_hand)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET on_hand = v.column2, updated_at = %s "
-            f"FROM (VALUES {rows}) AS v WHERE {table}.id = v.column1",
-            [connection.ops.adapt_datetimefield_value(now), *params],
-        )

@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Q
+from django.utils import timezone
 
 from inventory import errors
 from inventory.models import (
@@ -37,6 +39,7 @@ from inventory.services.validation import (
 from mes.errors import ApplicationError
 from mes.idempotency import request_fingerprint
 from mes.outbox import outbox_messages_create
+from mes.prepared_queries import Placeholder, PreparedQueries
 
 BalanceKey = tuple[int, int, int | None]  # (material_id, location_id, batch_id)
 
@@ -154,7 +157,7 @@ def legs_apply(
         if delta < 0 and movement.movement_type == MovementType.ISSUE:
             _reservations_consume(balance, movement.reference, -delta)
         entries.append(leg_post(movement, balance, delta, material))
-        balance.save(update_fields=["on_hand", "reserved", "updated_at"])
+    balances_save([balances[location_id] for location_id, _delta in legs], timezone.now())
     return StockLedgerEntry.objects.bulk_create(entries)
 
 
@@ -216,11 +219,52 @@ def balances_lock(
 def _select_balances_for_update(
     material_id: int, batch_id: int | None, location_ids: list[int]
 ) -> dict[int, StockBalance]:
-    key_filter = Q()
-    for location_id in location_ids:
-        key_filter |= Q(material_id=material_id, location_id=location_id, batch_id=batch_id)
-    balances = StockBalance.objects.select_for_update().filter(key_filter).order_by("pk")
+    values = {"material_id": material_id, "batch_id": batch_id}
+    values.update((f"location_{n}", location_id) for n, location_id in enumerate(location_ids))
+    rows = _BALANCES_FOR_UPDATE.rows((batch_id is not None, len(location_ids)), values)
+    balances = (StockBalance.from_db(connection.alias, _BALANCE_FIELDS, row) for row in rows)
     return {balance.location_id: balance for balance in balances}
+
+
+def _balances_for_update_queryset(shape: tuple[bool, int]):
+    """The balances of one material and batch at some locations, locked in primary-key
+    order; compiled once per shape (with or without a batch, how many locations): the
+    ORM took four times the database's time to build this lock."""
+    has_batch, location_count = shape
+    locations = Q()
+    for n in range(location_count):
+        locations |= Q(location_id=Placeholder(f"location_{n}"))
+    batch = Q(batch_id=Placeholder("batch_id")) if has_batch else Q(batch_id__isnull=True)
+    return (
+        StockBalance.objects.select_for_update()
+        .filter(locations, batch, material_id=Placeholder("material_id"))
+        .order_by("pk")
+        .values_list(*_BALANCE_FIELDS)
+    )
+
+
+_BALANCE_FIELDS = [field.attname for field in StockBalance._meta.concrete_fields]
+_BALANCES_FOR_UPDATE = PreparedQueries(_balances_for_update_queryset)
+
+
+def balances_save(balances: list[StockBalance], now) -> None:
+    """Write the on hand and reserved of locked balances in one ``UPDATE ... FROM
+    (VALUES ...)`` (PostgreSQL, SQLite 3.33+): ``save(update_fields=...)`` per balance
+    cost the ORM twice the database's time, and ``bulk_update``'s ``CASE`` per row more
+    than the rest of a batch."""
+    if not balances:
+        return
+    table = connection.ops.quote_name(StockBalance._meta.db_table)
+    rows = ", ".join(["(%s, %s, %s)"] * len(balances))
+    params = [value for b in balances for value in (b.pk, b.on_hand, b.reserved)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET on_hand = v.column2, reserved = v.column3, updated_at = %s "
+            f"FROM (VALUES {rows}) AS v WHERE {table}.id = v.column1",
+            [connection.ops.adapt_datetimefield_value(now), *params],
+        )
+    for balance in balances:
+        balance.updated_at = now
 
 
 def balances_lock_many(
