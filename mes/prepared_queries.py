@@ -1,4 +1,4 @@
-"""A queryset compiled to SQL once and run again with other values: for the hottest reads.
+"""SQL written once and run again with other values: for the hottest reads and inserts.
 
 On a small read the ORM costs several times what the database does: building and
 compiling the stock list's page of 50 balances took about 0.6 ms of CPU, reading it
@@ -11,6 +11,8 @@ exactly what ``.values_list()`` on the same queryset gives.
 A placeholder takes a ``str`` or an ``int`` (or another value the database driver
 adapts as the column expects); a ``None`` changes the SQL (``IS NULL``), so a caller
 whose value may be ``None`` builds a different shape for it.
+
+:class:`PreparedInsert` does the same for the INSERT of a few rows of one model.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import threading
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
-from django.db import connections
-from django.db.models import Expression, QuerySet
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Expression, Model, QuerySet
+from django.db.models.fields import AutoFieldMixin
 
 
 class Placeholder(Expression):
@@ -99,3 +102,55 @@ class PreparedQueries:
         if prepared is None:
             prepared = compiled[shape] = _Compiled(self._build(shape))
         return prepared.run(values)
+
+
+class PreparedInsert:
+    """Rows of one model inserted as ``bulk_create`` inserts them, with SQL written once.
+
+    ``save()`` and ``bulk_create()`` build and compile their INSERT again on every
+    call; for the one or two rows of a stock movement that cost the ORM more CPU
+    than the database's insert. Here the statement is written once per database
+    and row count. As with ``bulk_create``: every concrete field but the automatic
+    primary key, ``pre_save`` applied (``auto_now_add``), no ``save()`` override and
+    no signals; the rows get their primary keys (``RETURNING``, in the order
+    inserted: PostgreSQL, SQLite 3.35+).
+    """
+
+    def __init__(self, model: type[Model]):
+        meta = model._meta
+        if not isinstance(meta.pk, AutoFieldMixin):
+            raise ValueError(f"{model.__name__} has no automatic primary key")
+        self._fields = [field for field in meta.concrete_fields if field is not meta.pk]
+        self._table = meta.db_table
+        self._pk_column = meta.pk.column
+        self._sql: dict[tuple[str, int], str] = {}
+
+    def insert(self, objs: list[Model], using: str = DEFAULT_DB_ALIAS) -> list[Model]:
+        if not objs:
+            return objs
+        connection = connections[using]
+        sql = self._sql.get((using, len(objs)))
+        if sql is None:
+            sql = self._sql[(using, len(objs))] = self._statement(connection, len(objs))
+        params = [
+            field.get_db_prep_save(field.pre_save(obj, True), connection)
+            for obj in objs
+            for field in self._fields
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            keys = cursor.fetchall()
+        for obj, (pk,) in zip(objs, keys, strict=True):
+            obj.pk = pk
+            obj._state.adding = False
+            obj._state.db = using
+        return objs
+
+    def _statement(self, connection, rows: int) -> str:
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(field.column) for field in self._fields)
+        values = "(" + ", ".join(["%s"] * len(self._fields)) + ")"
+        return (
+            f"INSERT INTO {quote(self._table)} ({columns}) "
+            f"VALUES {', '.join([values] * rows)} RETURNING {quote(self._pk_column)}"
+        )

@@ -39,7 +39,7 @@ from inventory.services.validation import (
 from mes.errors import ApplicationError
 from mes.idempotency import request_fingerprint
 from mes.outbox import outbox_messages_create
-from mes.prepared_queries import Placeholder, PreparedQueries
+from mes.prepared_queries import Placeholder, PreparedInsert, PreparedQueries
 
 BalanceKey = tuple[int, int, int | None]  # (material_id, location_id, batch_id)
 
@@ -92,6 +92,15 @@ def movement_row(
         occurred_at=request.occurred_at or now,
         actor=actor,
     )
+
+
+_MOVEMENT_INSERT = PreparedInsert(StockMovement)
+_ENTRY_INSERT = PreparedInsert(StockLedgerEntry)
+
+
+def movement_insert(movement: StockMovement) -> None:
+    """Insert a new movement row (one movement at a time; a run uses ``bulk_create``)."""
+    _MOVEMENT_INSERT.insert([movement])
 
 
 def leg_post(
@@ -158,7 +167,7 @@ def legs_apply(
             _reservations_consume(balance, movement.reference, -delta)
         entries.append(leg_post(movement, balance, delta, material))
     balances_save([balances[location_id] for location_id, _delta in legs], timezone.now())
-    return StockLedgerEntry.objects.bulk_create(entries)
+    return _ENTRY_INSERT.insert(entries)
 
 
 def _reservations_consume(balance: StockBalance, reference: str, quantity: Decimal) -> Decimal:

@@ -25,6 +25,7 @@ from inventory.services.ledger import (
     legs_apply,
     legs_for,
     movement_fingerprint,
+    movement_insert,
     movement_replayed,
     movement_row,
     movements_announce,
@@ -193,7 +194,7 @@ def _movement_apply(
     movement = movement_row(
         request, resolved, batch, key, fingerprint, source, actor, timezone.now()
     )
-    movement.save()
+    movement_insert(movement)
     location_ids = [resolved.location.pk]
     if resolved.to_location is not None:
         location_ids.append(resolved.to_location.pk)

@@ -1,4 +1,4 @@
-"""Prepared queries (mes/prepared_queries.py): the same rows as the ORM, values swapped in."""
+"""Prepared queries and inserts (mes/prepared_queries.py): what the ORM reads and writes."""
 
 from datetime import timedelta
 
@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from mes.prepared_queries import Placeholder, PreparedQueries
+from mes.prepared_queries import Placeholder, PreparedInsert, PreparedQueries
 
 FIELDS = ("id", "username", "is_active", "date_joined", "last_login")
 
@@ -71,3 +71,49 @@ def test_each_shape_is_compiled_once_and_run_as_one_query(users):
         prepared.rows(None, {"from": "b"})
     assert len(queries) == 2
     assert len(prepared._local.compiled) == 2
+
+
+@pytest.mark.django_db
+def test_inserted_rows_are_what_bulk_create_writes_with_their_keys_in_order():
+    User = get_user_model()
+    joined = timezone.now() - timedelta(days=3)
+    made = [User(username=f"p-{n}", is_active=n != 1, date_joined=joined) for n in range(3)]
+    expected = [User(username=f"q-{n}", is_active=n != 1, date_joined=joined) for n in range(3)]
+    User.objects.bulk_create(expected)
+
+    assert PreparedInsert(User).insert(made) == made
+
+    assert [user.pk for user in made] == sorted(user.pk for user in made)
+    assert all(not user._state.adding for user in made)
+    stored = {user.username: user for user in User.objects.filter(pk__in=[u.pk for u in made])}
+    for inserted, reference in zip(
+        made, User.objects.filter(username__startswith="q-"), strict=True
+    ):
+        row = stored[inserted.username]
+        assert (row.is_active, row.date_joined, row.password, row.is_staff) == (
+            reference.is_active,
+            reference.date_joined,
+            reference.password,
+            reference.is_staff,
+        )
+
+
+@pytest.mark.django_db
+def test_an_insert_is_one_statement_written_once_per_row_count():
+    User = get_user_model()
+    insert = PreparedInsert(User)
+    with CaptureQueriesContext(connection) as queries:
+        insert.insert([User(username="one")])
+        insert.insert([User(username="two")])
+        insert.insert([User(username="three"), User(username="four")])
+        assert insert.insert([]) == []
+    assert len(queries) == 3
+    assert queries[0]["sql"].split(" VALUES")[0] == queries[1]["sql"].split(" VALUES")[0]
+    assert len(insert._sql) == 2
+
+
+def test_a_model_without_an_automatic_key_is_refused():
+    from django.contrib.sessions.models import Session
+
+    with pytest.raises(ValueError, match="no automatic primary key"):
+        PreparedInsert(Session)
