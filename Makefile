@@ -69,6 +69,7 @@ rollback-compose:
 bench: install
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	$(BIN)/python -m tests.bench.bench_movements $(BENCH_ARGS)
+	$(BIN)/python -m tests.bench.bench_request_cpu $(CPU_BENCH_ARGS)
 	$(BIN)/python -m tests.bench.bench_reconciliation $(RECON_BENCH_ARGS)
 	$(BIN)/python -m tests.bench.bench_simulation $(SIM_BENCH_ARGS)
 	$(BIN)/python -m tests.bench.bench_planning $(PLAN_BENCH_ARGS)
