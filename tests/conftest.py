@@ -37,6 +37,11 @@ def _fast_test_settings(settings):
     # Home panels computed per request: a test sees what it just wrote (test_home.py
     # tests the shared snapshot itself).
     settings.MES_HOME_SNAPSHOT_SECONDS = 0
+    # The per-process tallies of requests (per user, per endpoint) are written once a
+    # minute by whichever request comes then: in a test that counts a page's queries,
+    # that request would count every user's tallies too. Tests of the tallies set 0.
+    settings.RELEASES_ACTIVITY_FLUSH_SECONDS = 10**9
+    settings.MES_ENDPOINT_STATS_FLUSH_SECONDS = 10**9
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
